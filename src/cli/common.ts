@@ -1,0 +1,39 @@
+/**
+ * What every CLI command shares: the root logger, Kafka settings from flags + environment,
+ * duration parsing, and turning errors into one clear line and an exit code (no stack trace
+ * unless --debug / LOG_LEVEL=debug).
+ */
+import { InsightLogsError, describeError } from '../errors.js';
+import { scrubSecrets } from '../logging.js';
+
+export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, UNAVAILABLE: 69 } as const;
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `500ms`, `30s`, `15m`, `2h`, `1d`; a bare number is seconds. */
+export function parseDuration(value: string, flag: string): number {
+  const m = DURATION.exec(value.trim());
+  if (!m) throw new InsightLogsError('CONFIG_INVALID', `${flag}: "${value}" is not a duration like 30s, 15m or 2h`);
+  return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']!);
+}
+
+export function parsePositiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) {
+    throw new InsightLogsError('CONFIG_INVALID', `${flag}: "${value}" is not a positive whole number`);
+  }
+  return n;
+}
+
+/** Prints one clear line for an error and returns the exit code to use. */
+export function reportError(err: unknown, debug = false): number {
+  const message = scrubSecrets(describeError(err));
+  process.stderr.write(`insight-logs: ${message}\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(scrubSecrets(err.stack) + '\n');
+  if (err instanceof InsightLogsError) {
+    if (err.code === 'CONFIG_INVALID' || err.code === 'EVENT_INVALID' || err.code === 'INSECURE_SETTING' || err.code === 'SECRET_MISSING') return EXIT.USAGE;
+    if (err.code === 'KAFKA_UNAVAILABLE' || err.code === 'SINK_UNAVAILABLE') return EXIT.UNAVAILABLE;
+  }
+  return EXIT.FAILURE;
+}

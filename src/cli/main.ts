@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/** `insight-logs`: one binary, one sub-command per job (see DESIGN.md and docs/cli.md). */
+import { Command, CommanderError } from 'commander';
+import { commandModules } from './commands/index.js';
+import { EXIT, reportError } from './common.js';
+
+export function buildProgram(): Command {
+  const program = new Command('insight-logs')
+    .description('Forward audit and operational diagnostic events from Kafka to Azure Blob, Event Hubs, Kafka and Log Analytics.')
+    .option('--debug', 'print stack traces on errors', false)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const module of commandModules) module.register(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors were already printed by commander.
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    return reportError(err, Boolean(program.opts().debug) || process.env.LOG_LEVEL === 'debug');
+  }
+}
+
+const code = await main(process.argv);
+process.exitCode = code;

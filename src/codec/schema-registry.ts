@@ -1,0 +1,128 @@
+/**
+ * Avro single-object encoding (Avro spec): `C3 01`, the 8-byte little-endian CRC-64-AVRO
+ * fingerprint of the writer schema's Parsing Canonical Form, then the Avro binary body.
+ *
+ * The registry knows the reader schema of each kind and every writer schema it may meet
+ * (current and older versions); messages written with an older schema are read through an
+ * avsc resolver, so readers with a newer schema read older messages.
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import avro from 'avsc';
+import { InsightLogsError } from '../errors.js';
+import { EVENT_KINDS, type EventKind, type InsightEvent, type TypedEvent } from '../events/types.js';
+import { packageRoot } from '../util/package-root.js';
+import { fingerprintBytes } from './crc64-avro.js';
+import { withoutNulls } from './plain.js';
+
+export const MAGIC = Buffer.from([0xc3, 0x01]);
+export const HEADER_LENGTH = 10;
+
+type AvroType = avro.Type;
+
+interface WriterEntry {
+  kind: EventKind;
+  writer: AvroType;
+  /** Resolver from this writer to the kind's reader; undefined when writer === reader. */
+  resolver: avro.Resolver | undefined;
+}
+
+/** Parsing Canonical Form: avsc's `schema()` without attributes (toString() only names the type). */
+function canonical(type: AvroType): string {
+  return JSON.stringify(type.schema());
+}
+
+/** The short record name (`APIEvent`, `WorkflowEvent`) of a schema, whatever its namespace. */
+function kindOfSchema(type: AvroType): EventKind {
+  const name = (type.name ?? '').split('.').pop();
+  if (!name || !(EVENT_KINDS as readonly string[]).includes(name)) {
+    throw new InsightLogsError('CONFIG_INVALID', `schema ${type.name ?? '(anonymous)'} is neither APIEvent nor WorkflowEvent`);
+  }
+  return name as EventKind;
+}
+
+export class SchemaRegistry {
+  private readonly readers = new Map<EventKind, { type: AvroType; header: Buffer }>();
+  private readonly writers = new Map<string, WriterEntry>();
+
+  /** `readerSchemas`: one per kind (the newest); `olderWriterSchemas`: versions still on the topics. */
+  constructor(readerSchemas: object[], olderWriterSchemas: object[] = []) {
+    for (const schema of readerSchemas) {
+      const type = avro.Type.forSchema(schema as avro.Schema);
+      const kind = kindOfSchema(type);
+      const header = Buffer.concat([MAGIC, fingerprintBytes(canonical(type))]);
+      this.readers.set(kind, { type, header });
+      this.writers.set(header.subarray(2).toString('hex'), { kind, writer: type, resolver: undefined });
+    }
+    for (const kind of EVENT_KINDS) {
+      if (!this.readers.has(kind)) throw new InsightLogsError('CONFIG_INVALID', `no reader schema for ${kind}`);
+    }
+    for (const schema of olderWriterSchemas) this.addWriterSchema(schema);
+  }
+
+  /** Loads `schemas/*.avsc` (readers) and `schemas/history/*.avsc` (older writers) of this package. */
+  static fromPackage(): SchemaRegistry {
+    const dir = join(packageRoot(), 'schemas');
+    const readAll = (d: string): object[] =>
+      existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.avsc')).sort().map((f) => JSON.parse(readFileSync(join(d, f), 'utf8')) as object) : [];
+    return new SchemaRegistry(readAll(dir), readAll(join(dir, 'history')));
+  }
+
+  addWriterSchema(schema: object): void {
+    const writer = avro.Type.forSchema(schema as avro.Schema);
+    const kind = kindOfSchema(writer);
+    const key = fingerprintBytes(canonical(writer)).toString('hex');
+    if (this.writers.has(key)) return;
+    const reader = this.readers.get(kind)!.type;
+    this.writers.set(key, { kind, writer, resolver: reader.createResolver(writer) });
+  }
+
+  /** Fingerprint (hex of the 8 little-endian bytes) of the reader schema of a kind. */
+  fingerprint(kind: EventKind): string {
+    return this.readers.get(kind)!.header.subarray(2).toString('hex');
+  }
+
+  canonicalForm(kind: EventKind): string {
+    return canonical(this.readers.get(kind)!.type);
+  }
+
+  /** Encodes with the kind's current schema. Throws EVENT_INVALID if the value does not fit the schema. */
+  encode(kind: EventKind, event: InsightEvent): Buffer {
+    const { type, header } = this.readers.get(kind)!;
+    let body: Buffer;
+    try {
+      body = type.toBuffer(event);
+    } catch (err) {
+      const paths: string[] = [];
+      type.isValid(event, { errorHook: (path: string[]) => paths.push(path.join('.')) });
+      throw new InsightLogsError('EVENT_INVALID', `${kind} does not fit its Avro schema${paths.length ? ` at ${paths.join(', ')}` : ''}`, { cause: err });
+    }
+    return Buffer.concat([header, body]);
+  }
+
+  /** Decodes a single-object encoded message into a plain event (optional fields absent). */
+  decode(message: Buffer): TypedEvent {
+    if (message.length < HEADER_LENGTH || message[0] !== 0xc3 || message[1] !== 0x01) {
+      throw new InsightLogsError('DECODE_FAILED', 'not an Avro single-object encoded message (missing C3 01 marker)');
+    }
+    const key = message.subarray(2, HEADER_LENGTH).toString('hex');
+    const entry = this.writers.get(key);
+    if (!entry) {
+      throw new InsightLogsError('SCHEMA_UNKNOWN_FINGERPRINT', `unknown writer schema fingerprint ${key}: add that schema version to schemas/history/ or upgrade this reader`);
+    }
+    const reader = this.readers.get(entry.kind)!.type;
+    let value: unknown;
+    try {
+      value = reader.fromBuffer(message.subarray(HEADER_LENGTH), entry.resolver, false);
+    } catch (err) {
+      throw new InsightLogsError('DECODE_FAILED', `${entry.kind} body is not valid Avro for its schema (${(err as Error).message})`, { cause: err });
+    }
+    return { kind: entry.kind, event: withoutNulls(value) } as TypedEvent;
+  }
+}
+
+let defaultRegistry: SchemaRegistry | undefined;
+/** The registry of this package's schemas, loaded once. */
+export function defaultSchemaRegistry(): SchemaRegistry {
+  return (defaultRegistry ??= SchemaRegistry.fromPackage());
+}

@@ -1,0 +1,11 @@
+/** Public API of insight-logs: what services import. */
+export { InsightLogsError, ERROR_CODES, type ErrorCode } from './errors.js';
+export * from './events/types.js';
+export { OPERATION_TYPES, type OperationType, workflowOperationName, parseWorkflowOperationName } from './events/operation-types.js';
+export { categoryFor, topicFor, AUDIT_TOPIC, OPERATIONAL_TOPIC, DEADLETTER_TOPIC, DESTINATIONS_TOPIC } from './events/routing.js';
+export { buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from './events/builders.js';
+export { findProblems, assertValidEvent, type Problem } from './events/validate.js';
+export { SchemaRegistry, defaultSchemaRegistry } from './codec/schema-registry.js';
+export type { Sink, SinkRecord, SendOutcome, SinkType, SinkContext, HealthResult } from './sinks/sink.js';
+export { withRetry, type RetryOptions } from './sinks/retry.js';
+export { createLogger, type Logger } from './logging.js';

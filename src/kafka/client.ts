@@ -1,0 +1,112 @@
+/**
+ * Kafka connection settings (flags, then environment, then defaults) and the one place a
+ * kafkajs client is created, with its logs bridged into pino and insecure settings refused
+ * unless explicitly allowed.
+ */
+import { Kafka, logLevel, type KafkaConfig, type SASLOptions, type logCreator } from 'kafkajs';
+import { InsightLogsError } from '../errors.js';
+import { silentLogger, scrubSecrets, type Logger } from '../logging.js';
+
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+  ssl: boolean;
+  /** TLS certificate verification; turning it off needs `allowInsecure`. */
+  sslRejectUnauthorized: boolean;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  /** Explicit consent to TLS verification off or SASL PLAIN without TLS. */
+  allowInsecure: boolean;
+  connectionTimeoutInMs: number;
+  requestTimeoutInMs: number;
+}
+
+export const DEFAULT_BROKERS = '127.0.0.1:9092';
+
+const BROKER = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/;
+
+export function parseBrokers(value: string, path = 'KAFKA_BROKERS'): string[] {
+  const brokers = value.split(',').map((b) => b.trim()).filter(Boolean);
+  if (brokers.length === 0) throw new InsightLogsError('CONFIG_INVALID', `${path}: give at least one broker as host:port`);
+  for (const b of brokers) {
+    if (!BROKER.test(b)) throw new InsightLogsError('CONFIG_INVALID', `${path}: "${b}" is not host:port`);
+  }
+  return brokers;
+}
+
+function bool(value: string | undefined, path: string, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  if (/^(0|false|no)$/i.test(value)) return false;
+  throw new InsightLogsError('CONFIG_INVALID', `${path}: expected true or false, got "${value}"`);
+}
+
+/**
+ * Reads KAFKA_BROKERS, KAFKA_CLIENT_ID, KAFKA_SSL, KAFKA_SSL_REJECT_UNAUTHORIZED,
+ * KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, KAFKA_ALLOW_INSECURE.
+ * `overrides` (from flags) win over the environment.
+ */
+export function kafkaSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<KafkaSettings> = {}): KafkaSettings {
+  const mechanism = env.KAFKA_SASL_MECHANISM?.toLowerCase();
+  let sasl: KafkaSettings['sasl'];
+  if (mechanism) {
+    if (mechanism !== 'plain' && mechanism !== 'scram-sha-256' && mechanism !== 'scram-sha-512') {
+      throw new InsightLogsError('CONFIG_INVALID', 'KAFKA_SASL_MECHANISM: use plain, scram-sha-256 or scram-sha-512');
+    }
+    if (!env.KAFKA_SASL_USERNAME || !env.KAFKA_SASL_PASSWORD) {
+      throw new InsightLogsError('SECRET_MISSING', 'KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD must both be set when KAFKA_SASL_MECHANISM is');
+    }
+    sasl = { mechanism, username: env.KAFKA_SASL_USERNAME, password: env.KAFKA_SASL_PASSWORD };
+  }
+  const settings: KafkaSettings = {
+    brokers: parseBrokers(env.KAFKA_BROKERS ?? DEFAULT_BROKERS),
+    clientId: env.KAFKA_CLIENT_ID ?? 'insight-logs',
+    ssl: bool(env.KAFKA_SSL, 'KAFKA_SSL', false),
+    sslRejectUnauthorized: bool(env.KAFKA_SSL_REJECT_UNAUTHORIZED, 'KAFKA_SSL_REJECT_UNAUTHORIZED', true),
+    allowInsecure: bool(env.KAFKA_ALLOW_INSECURE, 'KAFKA_ALLOW_INSECURE', false),
+    connectionTimeoutInMs: 3000,
+    requestTimeoutInMs: 30000,
+    ...(sasl ? { sasl } : {}),
+    ...overrides,
+  };
+  assertSecureEnough(settings);
+  return settings;
+}
+
+/** Refuses TLS verification off and SASL PLAIN over plaintext unless allowInsecure is set. */
+export function assertSecureEnough(settings: Pick<KafkaSettings, 'ssl' | 'sslRejectUnauthorized' | 'sasl' | 'allowInsecure'>, path = 'kafka'): void {
+  if (settings.allowInsecure) return;
+  if (settings.ssl && !settings.sslRejectUnauthorized) {
+    throw new InsightLogsError('INSECURE_SETTING', `${path}: TLS certificate verification is off; set allowInsecure (KAFKA_ALLOW_INSECURE=true) if you really mean it`);
+  }
+  if (settings.sasl?.mechanism === 'plain' && !settings.ssl) {
+    throw new InsightLogsError('INSECURE_SETTING', `${path}: SASL PLAIN without TLS sends the password in clear; enable TLS or set allowInsecure (KAFKA_ALLOW_INSECURE=true)`);
+  }
+}
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
+};
+
+/** kafkajs logs through our pino logger (its INFO chatter goes to debug). */
+function pinoLogCreator(logger: Logger): logCreator {
+  return () => ({ level, log }) => {
+    const { message, ...extra } = log as { message: string } & Record<string, unknown>;
+    delete extra.timestamp; delete extra.logger;
+    const target = LEVELS[level] === 'info' ? 'debug' : (LEVELS[level] ?? 'debug');
+    logger[target]({ kafkajs: extra }, scrubSecrets(String(message)));
+  };
+}
+
+export function createKafka(settings: KafkaSettings, logger: Logger = silentLogger): Kafka {
+  const config: KafkaConfig = {
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    ssl: settings.ssl ? { rejectUnauthorized: settings.sslRejectUnauthorized } : false,
+    connectionTimeout: settings.connectionTimeoutInMs,
+    requestTimeout: settings.requestTimeoutInMs,
+    logLevel: logLevel.WARN,
+    logCreator: pinoLogCreator(logger.child({ component: 'kafkajs' })),
+    ...(settings.sasl ? { sasl: settings.sasl as SASLOptions } : {}),
+  };
+  return new Kafka(config);
+}

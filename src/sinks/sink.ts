@@ -1,0 +1,90 @@
+/**
+ * The seam between the forwarder and every destination type. The forwarder sees only this
+ * interface; each sink folder implements it; `registry.ts` maps a type to its factory.
+ *
+ * Outcomes are data: `send` resolves with an outcome and throws only on programmer error.
+ */
+import type { ErrorCode } from '../errors.js';
+import type { CategoryName } from '../events/routing.js';
+import type { EventKind, InsightEvent } from '../events/types.js';
+import type { Logger } from '../logging.js';
+
+/** One decoded, validated record on its way to a destination. */
+export interface SinkRecord {
+  kind: EventKind;
+  /** Plain common-schema object, `category` recomputed by the routing rule. */
+  event: InsightEvent;
+  /** `event` serialised once as one line of JSON (no trailing newline): what destinations store. */
+  json: string;
+  /** Where it came from, for dead-letter headers and exactly-once offsets. */
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** A record the sink will never be able to deliver (bad path part, too large): it goes to the dead-letter topic. */
+export interface RejectedRecord {
+  record: SinkRecord;
+  code: ErrorCode;
+  reason: string;
+}
+
+export type SendOutcome =
+  /** Every record of the batch is durably stored, except `rejected` ones (dead-lettered by the forwarder). */
+  | { status: 'delivered'; rejected?: RejectedRecord[] }
+  /** Transient trouble: nothing may be committed; the forwarder resends the same batch later. */
+  | { status: 'retryable'; error: Error; retryAfterMs?: number }
+  /** The batch can never be delivered (not a transient fault): every record is dead-lettered with `error`. */
+  | { status: 'failed'; error: Error; code: ErrorCode };
+
+export type HealthResult = { ok: true; detail?: string } | { ok: false; problem: string };
+
+/** Offsets to commit together with a batch, for sinks that commit inside their own transaction. */
+export interface OffsetCommit {
+  groupId: string;
+  topic: string;
+  partition: number;
+  /** The next offset to consume (last delivered + 1), as Kafka expects. */
+  offset: string;
+}
+
+export interface SendOptions {
+  abortSignal?: AbortSignal;
+}
+
+export interface Sink {
+  readonly type: string;
+  /** Delivers a batch (all of one category). Idempotent on retry where the remote allows it. */
+  send(batch: readonly SinkRecord[], options?: SendOptions): Promise<SendOutcome>;
+  /**
+   * Exactly-once sinks (Kafka transactions) deliver the batch and commit the consumer
+   * offsets atomically; when present, the forwarder calls this instead of `send` and does
+   * not commit those offsets itself.
+   */
+  sendAndCommit?(batch: readonly SinkRecord[], offsets: readonly OffsetCommit[], options?: SendOptions): Promise<SendOutcome>;
+  /** Checks that the destination is reachable and usable; says what is wrong in words. */
+  healthcheck(options?: SendOptions): Promise<HealthResult>;
+  /** Releases connections; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** What every sink factory receives besides its own validated settings. */
+export interface SinkContext {
+  /** Destination name, for logs and metrics. */
+  name: string;
+  categories: readonly CategoryName[];
+  logger: Logger;
+  /** Where credentials referenced by environment variable name are looked up. */
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * One destination type: validates its own settings (pure; errors name the path such as
+ * `destinations[2].connectionStringEnv`) and creates sinks from validated settings.
+ */
+export interface SinkType<Settings> {
+  type: string;
+  /** Keys this type accepts besides name/type/categories; anything else is an error. */
+  parseSettings(raw: Record<string, unknown>, path: string): Settings;
+  create(settings: Settings, context: SinkContext): Sink;
+}
