@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// Runs the compiled tests with node:test (build first: npm run build).
+//
+//   node scripts/run-tests.mjs unit|integration|all [filter ...]
+//
+// unit:        dist/src/**/*.test.js, in parallel (one `node --test` run).
+// integration: dist/integration-tests/**/*.test.js, one file at a time (they share a broker),
+//              each in its own process, 10 min per file (TEST_FILE_TIMEOUT_MS to change).
+//              Without KAFKA_BROKERS and without a Docker engine, `bash scripts/services.sh up`
+//              runs first and its KAFKA_BROKERS / AZURE_STORAGE_CONNECTION_STRING are passed on.
+// filters:     substrings of file paths; only matching files run.
+// Output: the spec reporter on stdout; the last line is `N passed, N failed`.
+// Exit code: non-zero when a test failed or was cancelled, or when no test ran.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const [mode, ...filters] = process.argv.slice(2);
+if (!['unit', 'integration', 'all'].includes(mode ?? '')) {
+  console.error('usage: node scripts/run-tests.mjs unit|integration|all [filter ...]');
+  process.exit(2);
+}
+const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_MS || 600_000);
+
+function findTests(dir) {
+  const abs = path.join(root, dir);
+  if (!existsSync(abs)) return [];
+  const out = [];
+  const walk = (d) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.isFile() && entry.name.endsWith('.test.js')) out.push(p);
+    }
+  };
+  walk(abs);
+  return out
+    .map((p) => path.relative(root, p))
+    .filter((p) => filters.length === 0 || filters.some((f) => p.includes(f)))
+    .sort();
+}
+
+function dockerAvailable(timeoutMs = 2000) {
+  const dockerHost = process.env.DOCKER_HOST;
+  let opts;
+  if (dockerHost && /^(tcp|http):\/\//.test(dockerHost)) {
+    const u = new URL(dockerHost.replace(/^tcp:/, 'http:'));
+    opts = { host: u.hostname, port: Number(u.port || 2375), path: '/_ping' };
+  } else {
+    const socketPath = dockerHost?.startsWith('unix://') ? dockerHost.slice(7) : '/var/run/docker.sock';
+    if (!existsSync(socketPath)) return Promise.resolve(false);
+    opts = { socketPath, path: '/_ping' };
+  }
+  return new Promise((resolve) => {
+    const req = http.get({ ...opts, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(false));
+  });
+}
+
+async function ensureServices(env) {
+  if (env.KAFKA_BROKERS) return;
+  if (await dockerAvailable()) {
+    console.log('# Docker engine found: integration tests start their own containers (testcontainers)');
+    return;
+  }
+  console.log('# no KAFKA_BROKERS and no Docker engine: bash scripts/services.sh up');
+  const r = spawnSync('bash', [path.join(root, 'scripts', 'services.sh'), 'up'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (r.status !== 0) {
+    console.error('scripts/services.sh up failed');
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  for (const m of r.stdout.matchAll(/^export ([A-Z_]+)='?(.*?)'?$/gm)) {
+    if (!env[m[1]]) env[m[1]] = m[2];
+  }
+  console.log(`# KAFKA_BROKERS=${env.KAFKA_BROKERS}`);
+}
+
+const totals = { pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
+
+/** Runs `node --test` on files: spec to stdout, TAP to a temp file for the counts. */
+function runNodeTest(files, env, { concurrency, timeoutMs }) {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'run-tests-'));
+  const tapFile = path.join(tmp, 'out.tap');
+  const args = [
+    '--test',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+  ];
+  if (concurrency) args.push(`--test-concurrency=${concurrency}`);
+  args.push(...files);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    let timedOut = false;
+    const timer = timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          console.error(`# timeout: ${files.join(' ')} ran longer than ${timeoutMs} ms; killing it`);
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+        }, timeoutMs)
+      : undefined;
+    child.on('exit', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
+      rmSync(tmp, { recursive: true, force: true });
+      const counts = {};
+      for (const m of tap.matchAll(/^# (pass|fail|cancelled|skipped|todo) (\d+)$/gm)) counts[m[1]] = Number(m[2]);
+      const summarised = 'pass' in counts;
+      for (const k of Object.keys(totals)) totals[k] += counts[k] ?? 0;
+      if (!summarised || timedOut) {
+        // The process died before its summary (crash, kill, timeout): count the run as a failure.
+        console.error(`# ${files.join(' ')}: no complete result (exit ${code ?? signal}${timedOut ? ', timed out' : ''})`);
+        totals.fail += 1;
+      } else if (code !== 0 && (counts.fail ?? 0) + (counts.cancelled ?? 0) === 0) {
+        console.error(`# ${files.join(' ')}: exit code ${code} without a failed test`);
+        totals.fail += 1;
+      }
+      resolve();
+    });
+  });
+}
+
+const env = { ...process.env };
+if (!existsSync(path.join(root, 'dist'))) {
+  console.error('dist/ not found: run `npm run build` first');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+if (mode === 'unit' || mode === 'all') {
+  const files = findTests('dist/src');
+  if (files.length > 0) {
+    console.log(`# unit tests: ${files.length} file(s)`);
+    await runNodeTest(files, env, { timeoutMs: FILE_TIMEOUT_MS });
+  } else {
+    console.log('# no unit test files');
+  }
+}
+
+if (mode === 'integration' || mode === 'all') {
+  const files = findTests('dist/integration-tests');
+  if (files.length > 0) {
+    await ensureServices(env);
+    console.log(`# integration tests: ${files.length} file(s), one at a time`);
+    for (const file of files) {
+      console.log(`# ${file}`);
+      await runNodeTest([file], env, { concurrency: 1, timeoutMs: FILE_TIMEOUT_MS });
+    }
+  } else {
+    console.log('# no integration test files');
+  }
+}
+
+const failed = totals.fail + totals.cancelled;
+const ran = totals.pass + failed;
+if (totals.skipped || totals.todo || totals.cancelled) {
+  console.log(`# skipped ${totals.skipped}, todo ${totals.todo}, cancelled ${totals.cancelled} (cancelled count as failed)`);
+}
+if (ran === 0) console.log('# no tests ran');
+console.log(`${totals.pass} passed, ${failed} failed`);
+process.exit(failed > 0 || ran === 0 ? 1 : 0);
