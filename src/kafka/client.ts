@@ -3,7 +3,7 @@
  * kafkajs client is created, with its logs bridged into pino and insecure settings refused
  * unless explicitly allowed.
  */
-import { Kafka, logLevel, type KafkaConfig, type SASLOptions, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type RetryOptions, type SASLOptions, type logCreator } from 'kafkajs';
 import { InsightLogsError } from '../errors.js';
 import { silentLogger, scrubSecrets, type Logger } from '../logging.js';
 
@@ -97,7 +97,8 @@ function pinoLogCreator(logger: Logger): logCreator {
   };
 }
 
-export function createKafka(settings: KafkaSettings, logger: Logger = silentLogger): Kafka {
+/** `options.retry`: the cluster-level retry (connecting, metadata); one-shot CLI commands keep it short. */
+export function createKafka(settings: KafkaSettings, logger: Logger = silentLogger, options: { retry?: RetryOptions } = {}): Kafka {
   const config: KafkaConfig = {
     clientId: settings.clientId,
     brokers: settings.brokers,
@@ -107,6 +108,7 @@ export function createKafka(settings: KafkaSettings, logger: Logger = silentLogg
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger.child({ component: 'kafkajs' })),
     ...(settings.sasl ? { sasl: settings.sasl as SASLOptions } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
   };
   return new Kafka(config);
 }
