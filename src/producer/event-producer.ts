@@ -1,0 +1,390 @@
+/**
+ * EventProducer: what a service uses to publish APIEvents and WorkflowEvents to Kafka.
+ *
+ * Batching. kafkajs has no linger or batch size of its own, so events are queued and sent
+ * as arrays of messages with `sendBatch`: a partial batch waits `lingerInMs`, a full batch
+ * (`maxBatchSize`) goes at once, and up to MAX_BATCHES_IN_FLIGHT batches are outstanding.
+ * Nobody awaits a round trip per event.
+ *
+ * Failure policy (also in docs/producer.md):
+ * - Bad events are refused at the door: `publish` rejects EVENT_INVALID, nothing is queued.
+ * - The queue is bounded (`maxQueueSize` events accepted but not yet acknowledged). When it
+ *   is full, `publish` rejects QUEUE_FULL at once: the caller learns and decides, so an audit
+ *   event is never dropped silently and memory stays bounded while Kafka is slow or down.
+ * - Every accepted event is acknowledged by Kafka (idempotent producer, acks=all) or fails
+ *   with PUBLISH_FAILED once `deliveryTimeoutInMs` has passed since it was accepted, whether
+ *   it was still queued (brokers unreachable: we keep reconnecting until then) or in flight.
+ *   PUBLISH_FAILED means "not confirmed": a batch that timed out may still land later, so a
+ *   caller that republishes can create a duplicate, never a loss (at-least-once).
+ * - `emit` is `publish` without the promise: a failure goes to `onError`, or is logged at
+ *   error level; it is never silent.
+ * - `flush` and `close` deliver (or fail) everything accepted before them; `close` waits for
+ *   kafkajs' own in-flight sends before disconnecting, because kafkajs' `disconnect` does not.
+ *
+ * Idempotence. kafkajs' idempotent producer retries a failed batch with the same sequence
+ * numbers; if it gives up, the next batch reuses them and the broker could take it for a
+ * duplicate of a batch that did land. So kafkajs' retries are bounded by the delivery
+ * timeout and a producer that ever gave up is retired: later batches go through a fresh
+ * kafkajs producer (a new producer id, fresh sequence numbers).
+ */
+import { CompressionTypes, Partitioners, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import { defaultSchemaRegistry, type SchemaRegistry } from '../codec/schema-registry.js';
+import { InsightLogsError, describeError } from '../errors.js';
+import { buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from '../events/builders.js';
+import type { InsightEvent } from '../events/types.js';
+import { createKafka, kafkaSettingsFromEnv, type KafkaSettings } from '../kafka/client.js';
+import { scrubSecrets, silentLogger, type Logger } from '../logging.js';
+import { toKafkaMessage } from './kafka-message.js';
+import { resolveLimits, type EventProducerOptions, type ResolvedLimits } from './options.js';
+
+export type { EventProducerOptions } from './options.js';
+
+/** kafkajs serialises produce requests per broker for an idempotent producer; 5 keeps a queue ready behind it. */
+const MAX_BATCHES_IN_FLIGHT = 5;
+/** Cluster-level retries (connect, metadata): fail fast, the producer itself keeps reconnecting. */
+const CLUSTER_RETRY = { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 };
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 5000;
+
+export interface ProducerStats {
+  /** Accepted, waiting to be sent. */
+  queued: number;
+  /** Handed to kafkajs, not yet acknowledged. */
+  inFlight: number;
+  published: number;
+  failed: number;
+}
+
+interface Pending {
+  topic: string;
+  message: TopicMessages['messages'][number];
+  event: InsightEvent;
+  deadline: number;
+  settled: boolean;
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: InsightLogsError): void;
+}
+
+/** One kafkajs producer and what is in flight on it. */
+interface Connection {
+  producer: Producer;
+  ready: Promise<void>;
+  connected: boolean;
+  retired: boolean;
+  inFlight: Set<Promise<unknown>>;
+}
+
+/** kafkajs retries for one batch, summing to about the delivery timeout so a batch never retries forever. */
+function sendRetry(deliveryTimeoutInMs: number): { retries: number; initialRetryTime: number; maxRetryTime: number } {
+  const initialRetryTime = 100;
+  const maxRetryTime = Math.max(initialRetryTime, Math.min(2000, Math.floor(deliveryTimeoutInMs / 4)));
+  let total = 0;
+  let wait = initialRetryTime;
+  let retries = 0;
+  while (total < deliveryTimeoutInMs && retries < 100) {
+    total += Math.min(wait, maxRetryTime);
+    wait *= 2;
+    retries++;
+  }
+  return { retries, initialRetryTime, maxRetryTime };
+}
+
+/**
+ * kafkajs warns on every idempotent producer with bounded retries; we bound them on purpose
+ * and retire the producer after a give-up (see the header), so that one warning is noise.
+ */
+function withoutBoundedRetryWarning(logger: Logger): Logger {
+  return new Proxy(logger, {
+    get(target, prop, receiver) {
+      if (prop === 'child') {
+        return (bindings: Record<string, unknown>) => withoutBoundedRetryWarning(target.child(bindings));
+      }
+      if (prop === 'warn') {
+        return (...args: unknown[]) => {
+          if (args.some((a) => typeof a === 'string' && a.includes('Limiting retries for the idempotent producer'))) return;
+          (target.warn as (...a: unknown[]) => void).apply(target, args);
+        };
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+}
+
+export class EventProducer {
+  private readonly settings: KafkaSettings;
+  private readonly logger: Logger;
+  private readonly limits: ResolvedLimits;
+  private readonly registry: SchemaRegistry;
+  private readonly onError: EventProducerOptions['onError'];
+  private readonly kafka: Kafka;
+
+  private readonly queue: Pending[] = [];
+  private readonly inFlightBatches = new Set<Pending[]>();
+  private inFlightEvents = 0;
+  private published = 0;
+  private failed = 0;
+
+  private connection: Connection | undefined;
+  private readonly retired = new Set<Connection>();
+  private reconnectDelay = RECONNECT_MIN_MS;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: EventProducerOptions = {}) {
+    this.limits = resolveLimits(options);
+    this.settings = options.kafka ?? kafkaSettingsFromEnv();
+    this.logger = (options.logger ?? silentLogger).child({ component: 'producer' });
+    this.registry = options.registry ?? defaultSchemaRegistry();
+    this.onError = options.onError;
+    this.kafka = createKafka(this.settings, withoutBoundedRetryWarning(this.logger), { retry: CLUSTER_RETRY });
+  }
+
+  /** Connects now (otherwise the first publish does). Rejects KAFKA_UNAVAILABLE when no broker answers. */
+  async connect(): Promise<void> {
+    if (this.closing) throw this.closedError();
+    try {
+      await this.currentConnection().ready;
+    } catch (err) {
+      throw this.unavailable(err);
+    }
+  }
+
+  /** Resolves when Kafka acknowledged the event (acks=all). Rejects EVENT_INVALID, QUEUE_FULL, PUBLISH_FAILED or PRODUCER_CLOSED. */
+  publish(event: InsightEvent): Promise<void> {
+    if (this.closing) return Promise.reject(this.closedError());
+    let outgoing;
+    try {
+      outgoing = toKafkaMessage(event, this.registry, this.limits.topics);
+    } catch (err) {
+      return Promise.reject(err instanceof InsightLogsError ? err : new InsightLogsError('EVENT_INVALID', describeError(err), { cause: err }));
+    }
+    if (this.queue.length + this.inFlightEvents >= this.limits.maxQueueSize) {
+      return Promise.reject(new InsightLogsError('QUEUE_FULL',
+        `${this.limits.maxQueueSize} events are waiting for Kafka (slow or unreachable); retry later, or raise maxQueueSize`, { retryable: true }));
+    }
+    const pending = { topic: outgoing.topic, message: outgoing.message, event, deadline: Date.now() + this.limits.deliveryTimeoutInMs, settled: false } as Pending;
+    pending.promise = new Promise<void>((resolve, reject) => { pending.resolve = resolve; pending.reject = reject; });
+    this.queue.push(pending);
+    this.schedule();
+    return pending.promise;
+  }
+
+  /** Fire and forget: never throws, never blocks; a failure goes to `onError` or the error log. */
+  emit(event: InsightEvent): void {
+    this.publish(event).catch((err: unknown) => {
+      const error = err instanceof InsightLogsError ? err : new InsightLogsError('PUBLISH_FAILED', describeError(err), { cause: err });
+      if (this.onError) {
+        try {
+          this.onError(error, event);
+          return;
+        } catch (hookError) {
+          this.logger.error({ code: 'PUBLISH_FAILED' }, `onError threw: ${scrubSecrets(describeError(hookError))}`);
+        }
+      }
+      this.logger.error({ code: error.code, operationName: event?.operationName }, scrubSecrets(`event not published: ${error.message}`));
+    });
+  }
+
+  /** Builds (status → resultType, level …) and publishes an APIEvent. */
+  async publishApi(input: ApiEventInput): Promise<void> {
+    return this.publish(this.build(() => buildApiEvent(input)));
+  }
+
+  /** Builds (operationName from type, phase and stage) and publishes a WorkflowEvent. */
+  async publishWorkflow(input: WorkflowEventInput): Promise<void> {
+    return this.publish(this.build(() => buildWorkflowEvent(input)));
+  }
+
+  /** Resolves when everything accepted so far is acknowledged or failed. Never rejects. */
+  async flush(): Promise<void> {
+    const waiting = [...this.queue, ...[...this.inFlightBatches].flat()].filter((p) => !p.settled).map((p) => p.promise);
+    this.dispatch();
+    await Promise.allSettled(waiting);
+  }
+
+  /** Flushes, waits for kafkajs' in-flight sends, then disconnects. Idempotent. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  stats(): ProducerStats {
+    return { queued: this.queue.length, inFlight: this.inFlightEvents, published: this.published, failed: this.failed };
+  }
+
+  private build(make: () => InsightEvent): InsightEvent {
+    try {
+      return make();
+    } catch (err) {
+      if (err instanceof InsightLogsError) throw err;
+      throw new InsightLogsError('EVENT_INVALID', describeError(err), { cause: err });
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.flush();
+    clearTimeout(this.lingerTimer);
+    clearTimeout(this.reconnectTimer);
+    this.stopSweeper();
+    const connections = [...this.retired, ...(this.connection ? [this.connection] : [])];
+    this.connection = undefined;
+    await Promise.allSettled(connections.map((c) => this.disconnect(c)));
+  }
+
+  private async disconnect(connection: Connection): Promise<void> {
+    // kafkajs' disconnect does not wait for in-flight sends.
+    await Promise.allSettled([...connection.inFlight]);
+    this.retired.delete(connection);
+    await connection.ready.catch(() => undefined);
+    await connection.producer.disconnect().catch((err: unknown) => {
+      this.logger.warn(`disconnect failed: ${scrubSecrets(describeError(err))}`);
+    });
+  }
+
+  private closedError(): InsightLogsError {
+    return new InsightLogsError('PRODUCER_CLOSED', 'the producer is closed; create a new EventProducer to publish again');
+  }
+
+  private unavailable(err: unknown): InsightLogsError {
+    return new InsightLogsError('KAFKA_UNAVAILABLE',
+      `cannot reach Kafka at ${this.settings.brokers.join(',')}: ${scrubSecrets(describeError(err))}; check KAFKA_BROKERS and that the brokers are up`,
+      { cause: err, retryable: true });
+  }
+
+  private currentConnection(): Connection {
+    if (this.connection) return this.connection;
+    const producer = this.kafka.producer({
+      idempotent: true, // implies acks=all
+      maxInFlightRequests: MAX_BATCHES_IN_FLIGHT, // ≤ 5, as idempotence requires
+      createPartitioner: Partitioners.DefaultPartitioner, // Java-compatible murmur2 on the key
+      retry: sendRetry(this.limits.deliveryTimeoutInMs),
+    });
+    const connection: Connection = { producer, connected: false, retired: false, inFlight: new Set(), ready: producer.connect() };
+    connection.ready.then(
+      () => { connection.connected = true; },
+      () => { if (this.connection === connection) this.connection = undefined; },
+    );
+    this.connection = connection;
+    return connection;
+  }
+
+  private schedule(): void {
+    this.startSweeper();
+    if (this.queue.length >= this.limits.maxBatchSize) this.dispatch();
+    else this.lingerTimer ??= setTimeout(() => { this.lingerTimer = undefined; this.dispatch(); }, this.limits.lingerInMs);
+  }
+
+  /** Sends as many batches as the in-flight limit allows, connecting first if needed. */
+  private dispatch(): void {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    if (this.queue.length === 0 || this.reconnectTimer) return;
+    const connection = this.currentConnection();
+    if (!connection.connected) {
+      connection.ready.then(
+        () => { this.reconnectDelay = RECONNECT_MIN_MS; this.dispatch(); },
+        (err: unknown) => this.retryConnectLater(err),
+      );
+      return;
+    }
+    while (this.queue.length > 0 && this.inFlightBatches.size < MAX_BATCHES_IN_FLIGHT) {
+      void this.send(connection, this.queue.splice(0, this.limits.maxBatchSize));
+    }
+  }
+
+  private retryConnectLater(err: unknown): void {
+    if (this.reconnectTimer || this.queue.length === 0) return;
+    this.logger.warn(`Kafka unreachable, retrying in ${this.reconnectDelay} ms: ${scrubSecrets(describeError(err))}`);
+    this.reconnectTimer = setTimeout(() => { this.reconnectTimer = undefined; this.dispatch(); }, this.reconnectDelay);
+    this.reconnectDelay = Math.min(RECONNECT_MAX_MS, this.reconnectDelay * 2);
+  }
+
+  private async send(connection: Connection, batch: Pending[]): Promise<void> {
+    this.inFlightBatches.add(batch);
+    this.inFlightEvents += batch.length;
+    const byTopic = new Map<string, TopicMessages['messages']>();
+    for (const p of batch) {
+      const list = byTopic.get(p.topic);
+      if (list) list.push(p.message);
+      else byTopic.set(p.topic, [p.message]);
+    }
+    const sending = connection.producer.sendBatch({
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      acks: -1,
+      compression: this.limits.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+    });
+    connection.inFlight.add(sending);
+    try {
+      await sending;
+      for (const p of batch) this.settle(p);
+    } catch (err) {
+      const error = new InsightLogsError('PUBLISH_FAILED', `Kafka did not acknowledge the event: ${scrubSecrets(describeError(err))}`, { cause: err, retryable: true });
+      for (const p of batch) this.settle(p, error);
+      this.retire(connection);
+    } finally {
+      connection.inFlight.delete(sending);
+      this.inFlightBatches.delete(batch);
+      this.inFlightEvents -= batch.length;
+      if (connection.retired && connection.inFlight.size === 0 && !this.closing) void this.disconnect(connection);
+      if (this.queue.length > 0) this.dispatch();
+      else this.stopSweeperWhenIdle();
+    }
+  }
+
+  /** After kafkajs gave up on a batch its sequence numbers cannot be trusted: use a fresh producer. */
+  private retire(connection: Connection): void {
+    if (connection.retired) return;
+    connection.retired = true;
+    this.retired.add(connection);
+    if (this.connection === connection) this.connection = undefined;
+  }
+
+  private settle(p: Pending, error?: InsightLogsError): void {
+    if (p.settled) return;
+    p.settled = true;
+    if (error) {
+      this.failed++;
+      p.reject(error);
+    } else {
+      this.published++;
+      p.resolve();
+    }
+  }
+
+  /** Fails events whose delivery timeout passed, queued or in flight. */
+  private sweep(): void {
+    const now = Date.now();
+    const expired = (): InsightLogsError => new InsightLogsError('PUBLISH_FAILED',
+      `not acknowledged by Kafka within deliveryTimeoutInMs (${this.limits.deliveryTimeoutInMs} ms): brokers at ${this.settings.brokers.join(',')} unreachable or too slow`,
+      { retryable: true });
+    // The queue is in acceptance order, so deadlines only grow along it.
+    let n = 0;
+    while (n < this.queue.length && this.queue[n]!.deadline <= now) n++;
+    if (n > 0) {
+      const error = expired();
+      for (const p of this.queue.splice(0, n)) this.settle(p, error);
+    }
+    for (const batch of this.inFlightBatches) {
+      if (batch[0]!.deadline > now) continue;
+      const error = expired();
+      for (const p of batch) if (p.deadline <= now) this.settle(p, error);
+    }
+    this.stopSweeperWhenIdle();
+  }
+
+  private startSweeper(): void {
+    const every = Math.min(1000, Math.max(10, Math.floor(this.limits.deliveryTimeoutInMs / 10)));
+    this.sweepTimer ??= setInterval(() => this.sweep(), every);
+  }
+
+  private stopSweeperWhenIdle(): void {
+    if (this.queue.length === 0 && this.inFlightBatches.size === 0) this.stopSweeper();
+  }
+
+  private stopSweeper(): void {
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+}
