@@ -6,6 +6,7 @@ import { InsightLogsError } from '../errors.js';
 import type { SinkType } from './sink.js';
 import { memorySinkType } from './memory/sink.js';
 import { eventHubsSinkType } from './event-hubs/sink.js';
+import { kafkaSinkType } from './kafka/sink.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own Settings type
 export type AnySinkType = SinkType<any>;
@@ -13,6 +14,7 @@ export type AnySinkType = SinkType<any>;
 export const SINK_TYPES: readonly AnySinkType[] = [
   memorySinkType,
   eventHubsSinkType,
+  kafkaSinkType,
 ];
 
 export class SinkRegistry {
