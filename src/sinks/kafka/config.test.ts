@@ -39,6 +39,8 @@ test('accepts every documented setting', () => {
   assert.equal(s.topics.audit, 'mirror-audit');
   assert.deepEqual({ ...s.sasl }, { mechanism: 'scram-sha-512', username: 'forwarder', passwordEnv: 'MIRROR_PASSWORD' });
   assert.equal(s.exactlyOnce, true);
+  // Strings from CLI flags.
+  assert.equal(parseKafkaSinkSettings({ brokers: '127.0.0.1:9092', exactlyOnce: 'true' }, P).exactlyOnce, true);
 });
 
 test('errors name the path of the bad setting', () => {

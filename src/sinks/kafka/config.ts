@@ -51,6 +51,8 @@ function rejectUnknownKeys(raw: Record<string, unknown>, allowed: Set<string>, p
 function optionalBool(raw: Record<string, unknown>, key: string, path: string, fallback: boolean): boolean {
   const value = raw[key];
   if (value === undefined) return fallback;
+  // "true"/"false" arrive as strings from CLI flags such as `--set exactlyOnce=true`.
+  if (value === 'true' || value === 'false') return value === 'true';
   if (typeof value !== 'boolean') throw invalid(`${path}.${key}`, `expected true or false, got ${JSON.stringify(value)}`);
   return value;
 }
