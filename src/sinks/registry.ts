@@ -8,7 +8,6 @@ import { memorySinkType } from './memory/sink.js';
 import { eventHubsSinkType } from './event-hubs/sink.js';
 import { kafkaSinkType } from './kafka/sink.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own Settings type
 export type AnySinkType = SinkType<any>;
 
 export const SINK_TYPES: readonly AnySinkType[] = [

@@ -1,0 +1,95 @@
+/**
+ * Small validators every destination type uses in its `parseSettings(raw, path)`, so that
+ * errors read the same everywhere: `destinations[2].connectionStringEnv: <what to do>`.
+ * Pure; they throw CONFIG_INVALID and never echo a value that may be a secret.
+ */
+import { InsightLogsError } from '../errors.js';
+
+export function configError(path: string, message: string): InsightLogsError {
+  return new InsightLogsError('CONFIG_INVALID', `${path}: ${message}`);
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Throws `<path>.<key>: unknown key` for the first key outside `allowed`. */
+export function assertKnownKeys(raw: Record<string, unknown>, allowed: readonly string[], path: string): void {
+  for (const key of Object.keys(raw)) {
+    if (!allowed.includes(key)) {
+      throw configError(`${path}.${key}`, `unknown key (allowed here: ${allowed.length ? allowed.join(', ') : 'none'})`);
+    }
+  }
+}
+
+/** Shapes that only a credential has: connection-string keys, SAS signatures, passwords. */
+const SECRET_SHAPES = [/AccountKey=/i, /SharedAccessKey=/i, /SharedAccessSignature=/i, /[?&;]?sig=/i, /password/i];
+
+export function looksLikeSecret(value: string): boolean {
+  return SECRET_SHAPES.some((re) => re.test(value));
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/**
+ * An environment variable NAME (credentials are referenced, never stored). A value that
+ * looks like the secret itself is refused without being repeated in the message.
+ */
+export function envVarName(value: unknown, path: string): string {
+  if (typeof value === 'string' && looksLikeSecret(value)) throw configError(path, 'set an environment variable name, not the secret');
+  if (typeof value !== 'string' || !ENV_NAME.test(value)) {
+    throw configError(path, 'must be an environment variable name such as AZURE_STORAGE_CONNECTION_STRING (letters, digits, _)');
+  }
+  return value;
+}
+
+export function requiredString(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw configError(path, 'is required (non-empty string)');
+  return value;
+}
+
+export function optionalString(value: unknown, path: string): string | undefined {
+  if (value === undefined) return undefined;
+  return requiredString(value, path);
+}
+
+export function optionalPositiveInt(value: unknown, path: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw configError(path, 'must be a positive whole number');
+  return n;
+}
+
+export function optionalNonNegativeInt(value: unknown, path: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw configError(path, 'must be a whole number ≥ 0');
+  return n;
+}
+
+export function optionalBoolean(value: unknown, path: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'boolean') return value;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw configError(path, 'must be true or false');
+}
+
+/** A list of strings; a comma-separated string is accepted too (CLI `--set brokers=a:1,b:2`). */
+export function optionalStringList(value: unknown, path: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+  if (!Array.isArray(list) || list.length === 0 || list.some((s) => typeof s !== 'string' || s === '')) {
+    throw configError(path, 'must be a non-empty list of strings');
+  }
+  return list as string[];
+}
+
+/** Deep-freezes validated configuration: validated once, never changed afterwards. */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}

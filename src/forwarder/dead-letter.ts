@@ -1,0 +1,73 @@
+/**
+ * The dead-letter topic: records that can never be delivered, with the original bytes and
+ * key and the reason in headers. Writes are acknowledged by all in-sync replicas (idempotent
+ * producer) before the caller commits the source offset, so nothing is lost in between.
+ */
+import type { IHeaders, Kafka, Message, Producer } from 'kafkajs';
+import type { ErrorCode } from '../errors.js';
+import { DEADLETTER_TOPIC } from '../events/routing.js';
+import { scrubSecrets } from '../logging.js';
+
+export interface DeadLetter {
+  /** Original message value and key, unchanged. */
+  value: Buffer | null;
+  key: Buffer | null;
+  source: { topic: string; partition: number; offset: string };
+  destination: string;
+  code: ErrorCode;
+  reason: string;
+}
+
+export const DEADLETTER_HEADERS = {
+  reason: 'x-deadletter-reason',
+  code: 'x-deadletter-code',
+  sourceTopic: 'x-source-topic',
+  sourcePartition: 'x-source-partition',
+  sourceOffset: 'x-source-offset',
+  destination: 'x-destination',
+  time: 'x-deadletter-time',
+} as const;
+
+/** Headers are limited in practice; a reason is a sentence, not a dump. */
+const MAX_REASON_LENGTH = 1000;
+
+export function deadLetterMessage(entry: DeadLetter, now = new Date()): Message {
+  const headers: IHeaders = {
+    [DEADLETTER_HEADERS.reason]: scrubSecrets(entry.reason).slice(0, MAX_REASON_LENGTH),
+    [DEADLETTER_HEADERS.code]: entry.code,
+    [DEADLETTER_HEADERS.sourceTopic]: entry.source.topic,
+    [DEADLETTER_HEADERS.sourcePartition]: String(entry.source.partition),
+    [DEADLETTER_HEADERS.sourceOffset]: entry.source.offset,
+    [DEADLETTER_HEADERS.destination]: entry.destination,
+    [DEADLETTER_HEADERS.time]: now.toISOString(),
+  };
+  return { key: entry.key, value: entry.value, headers };
+}
+
+export class DeadLetterWriter {
+  private readonly producer: Producer;
+  private connected = false;
+
+  constructor(kafka: Kafka, readonly topic: string = DEADLETTER_TOPIC) {
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  }
+
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    await this.producer.connect();
+    this.connected = true;
+  }
+
+  /** Resolves once every entry is acknowledged by all in-sync replicas; throws otherwise (the caller retries). */
+  async write(entries: readonly DeadLetter[]): Promise<void> {
+    if (entries.length === 0) return;
+    const now = new Date();
+    await this.producer.send({ topic: this.topic, acks: -1, messages: entries.map((e) => deadLetterMessage(e, now)) });
+  }
+
+  async close(): Promise<void> {
+    if (!this.connected) return;
+    this.connected = false;
+    await this.producer.disconnect();
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * The forwarder: watches the destinations store and runs one DestinationPipeline per
+ * destination (each its own consumer group, so one slow destination never holds up another),
+ * restarting a pipeline whose config changed or whose consumer crashed for good, and stopping
+ * one that was removed (its remote resources are left alone). Serves /metrics, /healthz and
+ * /readyz when given a port. Usable in-process:
+ *
+ *   const f = new Forwarder({ kafka: kafkaSettingsFromEnv(), logger });
+ *   await f.start(); … await f.stop();
+ */
+import type { Admin, Kafka } from 'kafkajs';
+import { defaultSchemaRegistry, type SchemaRegistry } from '../codec/schema-registry.js';
+import { sameDestination, type DestinationConfig } from '../config/destinations.js';
+import { DestinationStore, type DestinationWatch } from '../destinations/store.js';
+import { describeError } from '../errors.js';
+import { AUDIT_TOPIC, DEADLETTER_TOPIC, DESTINATIONS_TOPIC, OPERATIONAL_TOPIC } from '../events/routing.js';
+import { createKafka, type KafkaSettings } from '../kafka/client.js';
+import { ensureTopics } from '../kafka/topics.js';
+import { silentLogger, type Logger } from '../logging.js';
+import { ForwarderMetrics } from '../metrics/metrics.js';
+import { startMetricsServer, type HealthReport, type MetricsServer } from '../metrics/server.js';
+import { defaultSinkRegistry, type SinkRegistry } from '../sinks/registry.js';
+import type { RetryOptions } from '../sinks/retry.js';
+import { DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunking.js';
+import { DeadLetterWriter } from './dead-letter.js';
+import { DestinationPipeline, type PipelineStats } from './pipeline.js';
+
+export interface ForwarderOptions {
+  kafka: KafkaSettings;
+  /** Root or parent logger; the forwarder logs through children. Silent by default. */
+  logger?: Logger;
+  /** Source topics per category (default `insight-logs-audit` / `insight-logs-operational`). */
+  topics?: { audit?: string; operational?: string };
+  destinationsTopic?: string;
+  deadLetterTopic?: string;
+  /** Serve /metrics, /healthz, /readyz on this port (0 = any free port); no server when undefined. */
+  metricsPort?: number;
+  /** Default 127.0.0.1. */
+  metricsHost?: string;
+  registry?: SinkRegistry;
+  schemas?: SchemaRegistry;
+  /** Where sinks look up credentials referenced by variable name (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  chunkLimits?: Partial<ChunkLimits>;
+  /** Backoff between resends of a chunk the destination answered retryable. */
+  retry?: RetryOptions;
+  /** How long stop() lets in-flight chunks finish (default 30 s). */
+  stopTimeoutMs?: number;
+  /** A destination seen for the first time starts at the oldest retained record (default true). */
+  fromBeginning?: boolean;
+  /** How often consumer lag is refreshed (default 15 s). */
+  lagIntervalMs?: number;
+}
+
+/** Crashes within this window that make /healthz fail. */
+const CRASH_WINDOW_MS = 5 * 60_000;
+const UNHEALTHY_AFTER_CRASHES = 3;
+
+export class Forwarder {
+  private readonly kafka: Kafka;
+  private readonly logger: Logger;
+  private readonly store: DestinationStore;
+  private readonly deadLetter: DeadLetterWriter;
+  readonly metrics = new ForwarderMetrics();
+  private readonly registry: SinkRegistry;
+  private readonly schemas: SchemaRegistry;
+  private readonly topics: { audit: string; operational: string };
+  private readonly pipelines = new Map<string, DestinationPipeline>();
+  private readonly configs = new Map<string, DestinationConfig>();
+  /** Destinations that could not start (bad settings, missing secret): name → problem. */
+  private readonly broken = new Map<string, string>();
+  private readonly crashTimes = new Map<string, number[]>();
+  private readonly finishedStats = new Map<string, PipelineStats>();
+  private readonly restartTimers = new Set<NodeJS.Timeout>();
+  private watch: DestinationWatch | undefined;
+  private admin: Admin | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private server: MetricsServer | undefined;
+  private storeLoaded = false;
+  private stopping = false;
+  /** Changes are applied one at a time, in order. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: ForwarderOptions) {
+    this.logger = (options.logger ?? silentLogger).child({ component: 'forwarder' });
+    this.kafka = createKafka(options.kafka, this.logger);
+    this.registry = options.registry ?? defaultSinkRegistry();
+    this.schemas = options.schemas ?? defaultSchemaRegistry();
+    this.topics = { audit: options.topics?.audit ?? AUDIT_TOPIC, operational: options.topics?.operational ?? OPERATIONAL_TOPIC };
+    this.store = new DestinationStore({
+      kafka: this.kafka,
+      topic: options.destinationsTopic ?? DESTINATIONS_TOPIC,
+      logger: this.logger,
+      registry: this.registry,
+      ...(options.env ? { env: options.env } : {}),
+    });
+    this.deadLetter = new DeadLetterWriter(this.kafka, options.deadLetterTopic ?? DEADLETTER_TOPIC);
+  }
+
+  /** The metrics server's port once started (useful with metricsPort 0). */
+  get metricsPort(): number | undefined {
+    return this.server?.port;
+  }
+
+  /** Connects, loads the destinations and starts their pipelines; resolves once they are started (not necessarily joined). */
+  async start(): Promise<void> {
+    if (this.options.metricsPort !== undefined) {
+      this.server = await startMetricsServer({
+        port: this.options.metricsPort,
+        ...(this.options.metricsHost ? { host: this.options.metricsHost } : {}),
+        registry: this.metrics.registry,
+        health: () => this.health(),
+      });
+      this.logger.info({ port: this.server.port, host: this.server.host }, 'metrics on /metrics, /healthz, /readyz');
+    }
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    await this.ensureOwnTopics(this.admin);
+    await this.deadLetter.connect();
+    this.watch = await this.store.watch((destinations, info) => this.enqueue(destinations, info.initial), { untilCaughtUp: true });
+    await this.queue;
+    this.storeLoaded = true;
+    const interval = this.options.lagIntervalMs ?? 15_000;
+    this.lagTimer = setInterval(() => { void this.refreshLag(); }, interval);
+    this.lagTimer.unref();
+    this.logger.info({ destinations: [...this.configs.keys()] }, 'forwarder started');
+  }
+
+  /**
+   * Stops fetching, lets in-flight chunks finish (bounded by stopTimeoutMs; an abandoned chunk
+   * is not committed), commits, closes sinks and connections. Safe to call twice.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.logger.info('forwarder stopping');
+    for (const t of this.restartTimers) clearTimeout(t);
+    if (this.lagTimer) clearInterval(this.lagTimer);
+    await this.watch?.stop().catch((err: unknown) => this.logger.warn({ err }, 'stopping the destinations watch failed'));
+    await this.queue;
+    await Promise.all([...this.pipelines.keys()].map((name) => this.stopPipeline(name)));
+    await this.deadLetter.close().catch(() => undefined);
+    await this.store.close().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+    await this.server?.close();
+    this.logger.info('forwarder stopped');
+  }
+
+  /** Records delivered, dead-lettered and committed offsets of a destination (also after it stopped). */
+  pipelineStats(name: string): PipelineStats | undefined {
+    return this.pipelines.get(name)?.snapshot() ?? this.finishedStats.get(name);
+  }
+
+  destinations(): DestinationConfig[] {
+    return [...this.configs.values()];
+  }
+
+  health(): HealthReport {
+    const detail: Record<string, unknown> = {};
+    let healthy = true;
+    let ready = this.storeLoaded && !this.stopping;
+    for (const [name, pipeline] of this.pipelines) {
+      const s = pipeline.snapshot();
+      const recentCrashes = this.recentCrashes(name);
+      detail[name] = { state: s.state, joined: s.joined, crashes: recentCrashes, ...(s.lastError ? { lastError: s.lastError } : {}) };
+      if (s.state === 'crashed' || recentCrashes >= UNHEALTHY_AFTER_CRASHES) healthy = false;
+      if (!s.joined) ready = false;
+    }
+    for (const [name, problem] of this.broken) {
+      detail[name] = { state: 'broken', problem };
+      healthy = false;
+    }
+    return { healthy, ready, detail };
+  }
+
+  /** Resolves when every pipeline has joined its group; rejects after `timeoutMs`. */
+  async waitUntilReady(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.health().ready) {
+      if (Date.now() > deadline) throw new Error(`forwarder not ready after ${timeoutMs} ms: ${JSON.stringify(this.health().detail)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private enqueue(destinations: DestinationConfig[], initial: boolean): Promise<void> {
+    const run = this.queue.then(() => this.reconcile(destinations, initial));
+    this.queue = run.catch((err: unknown) => this.logger.error({ err }, 'applying destination changes failed'));
+    return this.queue;
+  }
+
+  private async reconcile(wanted: DestinationConfig[], initial: boolean): Promise<void> {
+    if (this.stopping) return;
+    const byName = new Map(wanted.map((d) => [d.name, d]));
+    const toStop = [...this.configs.keys()].filter((name) => {
+      const next = byName.get(name);
+      return !next || !sameDestination(this.configs.get(name)!, next);
+    });
+    for (const name of this.broken.keys()) if (!byName.has(name)) this.broken.delete(name);
+    await Promise.all(toStop.map(async (name) => {
+      this.logger.info({ destination: name, reason: byName.has(name) ? 'changed' : 'removed' }, 'stopping destination');
+      await this.stopPipeline(name);
+      if (!byName.has(name)) this.metrics.forget(name);
+    }));
+    const toStart = wanted.filter((d) => !this.configs.has(d.name));
+    await Promise.all(toStart.map((d) => this.startPipeline(d)));
+    if (!initial && (toStop.length || toStart.length)) {
+      this.logger.info({ destinations: [...this.configs.keys()] }, 'destinations updated');
+    }
+  }
+
+  private async startPipeline(config: DestinationConfig): Promise<void> {
+    this.configs.set(config.name, config);
+    this.broken.delete(config.name);
+    const logger = this.logger.child({ destination: config.name });
+    let pipeline: DestinationPipeline;
+    try {
+      const type = this.registry.get(config.type);
+      const settings: unknown = type.parseSettings({ ...config.settings }, `destination "${config.name}"`);
+      const sink = type.create(settings, { name: config.name, categories: config.categories, logger, env: this.options.env ?? process.env });
+      pipeline = new DestinationPipeline({
+        config,
+        sink,
+        kafka: this.kafka,
+        topics: this.topics,
+        deadLetter: this.deadLetter,
+        schemas: this.schemas,
+        metrics: this.metrics,
+        logger,
+        chunkLimits: { ...DEFAULT_CHUNK_LIMITS, ...this.options.chunkLimits },
+        retry: { initialDelayInMs: 500, maxDelayInMs: 30_000, ...this.options.retry },
+        fromBeginning: this.options.fromBeginning ?? true,
+        onFatalCrash: (error) => this.onFatalCrash(config, error),
+      });
+      this.pipelines.set(config.name, pipeline);
+      await pipeline.start();
+    } catch (err) {
+      // One bad destination must not stop the others: report it and try again later.
+      const problem = describeError(err);
+      logger.error({ err }, 'destination could not start; retrying in 30 s');
+      this.broken.set(config.name, problem);
+      const failed = this.pipelines.get(config.name);
+      this.pipelines.delete(config.name);
+      this.configs.delete(config.name);
+      await failed?.stop(1000).catch(() => undefined);
+      this.restartLater(config, 30_000);
+    }
+  }
+
+  private async stopPipeline(name: string): Promise<void> {
+    const pipeline = this.pipelines.get(name);
+    this.pipelines.delete(name);
+    this.configs.delete(name);
+    if (!pipeline) return;
+    await pipeline.stop(this.options.stopTimeoutMs ?? 30_000);
+    this.finishedStats.set(name, pipeline.snapshot());
+  }
+
+  private onFatalCrash(config: DestinationConfig, error: Error): void {
+    const times = [...(this.crashTimes.get(config.name) ?? []), Date.now()];
+    this.crashTimes.set(config.name, times);
+    const delay = Math.min(60_000, 1000 * 2 ** Math.min(6, this.recentCrashes(config.name)));
+    this.logger.error({ destination: config.name, err: error, restartInMs: delay }, 'pipeline crashed; restarting');
+    this.restartLater(config, delay);
+  }
+
+  /** Restarts a destination after `delayMs` if it is still configured the same way. */
+  private restartLater(config: DestinationConfig, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(timer);
+      this.queue = this.queue.then(async () => {
+        if (this.stopping) return;
+        const current = this.configs.get(config.name);
+        if (current && !sameDestination(current, config)) return;
+        if (current) await this.stopPipeline(config.name);
+        else if (!this.broken.has(config.name)) return; // removed meanwhile
+        await this.startPipeline(config);
+      }).catch((err: unknown) => this.logger.error({ err }, 'restart failed'));
+    }, delayMs);
+    timer.unref();
+    this.restartTimers.add(timer);
+  }
+
+  private recentCrashes(name: string): number {
+    const since = Date.now() - CRASH_WINDOW_MS;
+    return (this.crashTimes.get(name) ?? []).filter((t) => t >= since).length;
+  }
+
+  private async ensureOwnTopics(admin: Admin): Promise<void> {
+    const usesDefaults = (this.options.deadLetterTopic ?? DEADLETTER_TOPIC) === DEADLETTER_TOPIC;
+    if (usesDefaults) await ensureTopics(admin, { logger: this.logger, ...(this.options.env ? { env: this.options.env } : {}) });
+    else {
+      const existing = new Set(await admin.listTopics());
+      if (!existing.has(this.deadLetter.topic)) {
+        await admin.createTopics({ waitForLeaders: true, topics: [{ topic: this.deadLetter.topic, numPartitions: 1, replicationFactor: 1 }] })
+          .catch((err: { type?: string }) => { if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err; });
+      }
+    }
+  }
+
+  /** Consumer lag of every pipeline: high watermark minus the group's committed offset. */
+  private async refreshLag(): Promise<void> {
+    const admin = this.admin;
+    if (!admin || this.stopping) return;
+    try {
+      const highs = new Map<string, Map<number, bigint>>();
+      for (const topic of new Set([this.topics.audit, this.topics.operational])) {
+        highs.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)])));
+      }
+      for (const pipeline of this.pipelines.values()) {
+        const committed = await admin.fetchOffsets({ groupId: pipeline.groupId, topics: pipeline.topics });
+        for (const t of committed) {
+          for (const p of t.partitions) {
+            const high = highs.get(t.topic)?.get(p.partition) ?? 0n;
+            const done = BigInt(p.offset) < 0n ? 0n : BigInt(p.offset);
+            pipeline.setLag(t.topic, p.partition, high - done);
+          }
+        }
+      }
+    } catch (err) {
+      this.logger.debug({ err }, 'lag refresh failed');
+    }
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The in-memory destination: records land in a named in-process store. Makes the forwarder
+ * testable without a remote, and can act flaky (`retryableTimes`) or slow (`delayMs`).
+ */
+import { InsightLogsError } from '../../errors.js';
+import { sleep } from '../retry.js';
+import type { RejectedRecord, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
+import { parseMemorySettings, type MemorySettings } from './config.js';
+import { memoryStore } from './store.js';
+
+export class MemorySink implements Sink {
+  readonly type = 'memory';
+  private retryablesLeft: number;
+  private closed = false;
+
+  constructor(private readonly settings: MemorySettings, private readonly context: Pick<SinkContext, 'name'>) {
+    this.retryablesLeft = settings.retryableTimes ?? 0;
+  }
+
+  get store() {
+    return memoryStore(this.settings.store ?? this.context.name);
+  }
+
+  async send(batch: readonly SinkRecord[]): Promise<SendOutcome> {
+    if (this.closed) throw new Error('memory sink: send after close');
+    const store = this.store;
+    store.sends++;
+    if (this.settings.delayMs) await sleep(this.settings.delayMs);
+    if (this.retryablesLeft > 0) {
+      this.retryablesLeft--;
+      const error = new InsightLogsError('SINK_UNAVAILABLE', 'memory sink: simulated transient failure', { retryable: true });
+      return this.settings.retryAfterMs !== undefined ? { status: 'retryable', error, retryAfterMs: this.settings.retryAfterMs } : { status: 'retryable', error };
+    }
+    const limit = this.settings.maxRecordBytes;
+    const rejected: RejectedRecord[] = [];
+    const accepted: SinkRecord[] = [];
+    for (const record of batch) {
+      if (limit !== undefined && Buffer.byteLength(record.json) > limit) {
+        rejected.push({ record, code: 'RECORD_TOO_LARGE', reason: `record is ${Buffer.byteLength(record.json)} bytes, the limit is ${limit}` });
+      } else accepted.push(record);
+    }
+    store.add(accepted);
+    return rejected.length ? { status: 'delivered', rejected } : { status: 'delivered' };
+  }
+
+  async healthcheck() {
+    return this.closed ? { ok: false as const, problem: 'closed' } : { ok: true as const };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+export const memorySinkType: SinkType<MemorySettings> = {
+  type: 'memory',
+  parseSettings: parseMemorySettings,
+  create: (settings, context) => new MemorySink(settings, context),
+};
