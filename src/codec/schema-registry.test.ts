@@ -1,0 +1,136 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import avro from 'avsc';
+import { InsightLogsError } from '../errors.js';
+import { buildApiEvent, buildWorkflowEvent } from '../events/builders.js';
+import type { InsightEvent } from '../events/types.js';
+import { packageRoot } from '../util/package-root.js';
+import { crc64Avro } from './crc64-avro.js';
+import { HEADER_LENGTH, SchemaRegistry, defaultSchemaRegistry } from './schema-registry.js';
+
+const RID = '/SUBSCRIPTIONS/0F1E2D3C-1111-2222-3333-444455556666/RESOURCEGROUPS/RG-1/PROVIDERS/MICROSOFT.D365CUSTOMERINSIGHTS/INSTANCES/INST-1';
+const schemaFile = (name: string): { fields: object[] } & Record<string, unknown> =>
+  JSON.parse(readFileSync(join(packageRoot(), 'schemas', `${name}.avsc`), 'utf8')) as { fields: object[] } & Record<string, unknown>;
+
+const fullApi = (): InsightEvent => buildApiEvent({
+  resourceId: RID, operationName: 'Segments.UpdateSegmentAsync', method: 'PATCH', status: 200,
+  time: '2026-01-31T12:34:56.1234567Z', durationMs: 87, path: '/api/segments/1', uri: 'https://ci.example.test/api/segments/1?x=1',
+  callerIpAddress: '203.0.113.9', userAgent: 'ua/1', origin: 'https://app.example.test',
+  identity: { Authorization: { UserRole: 'Admin', RequiredRoles: ['Admin', 'Contributor'] }, Claims: { upn: 'a@example.test', oid: '42' } },
+  tenantId: 't-1', tenantName: 'Contoso', callerObjectId: 'obj-1', instanceId: 'inst-1', level: 'Critical',
+});
+const minimalApi = (): InsightEvent => buildApiEvent({ resourceId: RID, operationName: 'Op', method: 'GET', status: 200, time: '2026-01-31T12:00:00Z' });
+const fullWorkflowTask = (): InsightEvent => buildWorkflowEvent({
+  resourceId: RID, operationType: 'Enrichment', phase: 'Task', stage: 'Completed', workflowJobId: 'job-1', resultType: 'Failure',
+  time: '2026-01-31T12:00:00Z', durationMs: 5000, level: 'Error', instanceId: 'inst-1',
+  startTimestamp: '2026-01-31T11:59:55Z', endTimestamp: '2026-01-31T12:00:00Z', submittedTimestamp: '2026-01-31T11:59:50Z',
+  identifier: 'enrich-1', friendlyName: 'Enrich', error: 'boom',
+  additionalInfo: { Kind: 'Enrichment', AffectedEntities: ['Customer', 'Contact'], MessageCode: 'E42', entityCount: 3_000_000_000 },
+});
+const fullWorkflowRun = (): InsightEvent => buildWorkflowEvent({
+  resourceId: RID, operationType: 'Ingestion', phase: 'Workflow', stage: 'Completed', workflowJobId: 'job-2', resultType: 'Successful',
+  time: '2026-01-31T12:00:00Z', durationMs: 1, tasksCount: 4, submittedBy: 'svc', workflowType: 'full', workflowSubmissionKind: 'OnDemand',
+  workflowStatus: 'Successful', startTimestamp: '2026-01-31T11:00:00Z', endTimestamp: '2026-01-31T12:00:00Z', submittedTimestamp: '2026-01-31T10:59:00Z',
+});
+const minimalWorkflow = (): InsightEvent => buildWorkflowEvent({ resourceId: RID, operationType: 'Map', phase: 'Task', stage: 'Started', workflowJobId: 'j', resultType: 'Running', time: '2026-01-31T12:00:00Z' });
+
+function expectCode(code: string): (err: unknown) => boolean {
+  return (err: unknown) => err instanceof InsightLogsError && err.code === code;
+}
+
+describe('single-object encoding', () => {
+  const registry = defaultSchemaRegistry();
+
+  test('header: C3 01 then the little-endian CRC-64-AVRO of the canonical form', () => {
+    for (const kind of ['APIEvent', 'WorkflowEvent'] as const) {
+      const buf = registry.encode(kind, kind === 'APIEvent' ? minimalApi() : minimalWorkflow());
+      assert.deepEqual([...buf.subarray(0, 2)], [0xc3, 0x01]);
+      assert.equal(buf.readBigUInt64LE(2), crc64Avro(registry.canonicalForm(kind)));
+      assert.equal(buf.subarray(2, 10).toString('hex'), registry.fingerprint(kind));
+    }
+  });
+
+  test('canonical form strips docs and defaults and uses full names', () => {
+    const form = registry.canonicalForm('APIEvent');
+    assert.ok(form.startsWith('{"name":"com.insightlogs.events.APIEvent","type":"record","fields":['));
+    assert.ok(!form.includes('"doc"') && !form.includes('"default"') && !form.includes(' '));
+  });
+
+  const cases: [string, 'APIEvent' | 'WorkflowEvent', () => InsightEvent][] = [
+    ['APIEvent, every optional field set', 'APIEvent', fullApi],
+    ['APIEvent, no optional field set', 'APIEvent', minimalApi],
+    ['WorkflowEvent task, every optional field set', 'WorkflowEvent', fullWorkflowTask],
+    ['WorkflowEvent run, every optional field set', 'WorkflowEvent', fullWorkflowRun],
+    ['WorkflowEvent, no optional field set', 'WorkflowEvent', minimalWorkflow],
+  ];
+  for (const [name, kind, make] of cases) {
+    test(`round trip: ${name}`, () => {
+      const event = make();
+      const decoded = registry.decode(registry.encode(kind, event));
+      assert.equal(decoded.kind, kind);
+      assert.deepEqual(decoded.event, event);
+    });
+  }
+
+  test('a value that does not fit the schema is EVENT_INVALID naming the field', () => {
+    const e = minimalApi() as unknown as { durationMs: unknown };
+    e.durationMs = 'long';
+    assert.throws(() => registry.encode('APIEvent', e as unknown as InsightEvent), (err: unknown) => expectCode('EVENT_INVALID')(err) && /durationMs/.test((err as Error).message));
+  });
+});
+
+describe('decoding errors', () => {
+  const registry = defaultSchemaRegistry();
+  const good = registry.encode('APIEvent', fullApi());
+
+  test('unknown fingerprint → SCHEMA_UNKNOWN_FINGERPRINT', () => {
+    const bad = Buffer.from(good);
+    bad.writeBigUInt64LE(0x0123456789abcdefn, 2);
+    assert.throws(() => registry.decode(bad), (err: unknown) => expectCode('SCHEMA_UNKNOWN_FINGERPRINT')(err) && /efcdab8967452301/.test((err as Error).message));
+  });
+
+  test('missing marker, short header, truncated body, garbage and trailing bytes → DECODE_FAILED', () => {
+    const inputs: [string, Buffer][] = [
+      ['empty', Buffer.alloc(0)],
+      ['no marker', Buffer.concat([Buffer.from([0x00, 0x01]), good.subarray(2)])],
+      ['header only, cut', good.subarray(0, 6)],
+      ['truncated body', good.subarray(0, good.length - 5)],
+      ['header only', good.subarray(0, HEADER_LENGTH)],
+      ['garbage body', Buffer.concat([good.subarray(0, HEADER_LENGTH), Buffer.from('ffffffffffffffffffff', 'hex')])],
+      ['trailing bytes', Buffer.concat([good, Buffer.from([0x00, 0x01, 0x02])])],
+      ['JSON', Buffer.from('{"time":"x"}')],
+    ];
+    for (const [name, buf] of inputs) assert.throws(() => registry.decode(buf), expectCode('DECODE_FAILED'), name);
+  });
+});
+
+describe('schema evolution', () => {
+  test('a reader whose schema adds an optional field reads messages written with the current schema', () => {
+    const current = schemaFile('APIEvent');
+    const newer = { ...current, fields: [...current.fields, { name: 'correlationId', type: ['null', 'string'], default: null }] };
+    const writer = defaultSchemaRegistry();
+    const reader = new SchemaRegistry([newer, schemaFile('WorkflowEvent')], [current]);
+    assert.notEqual(reader.fingerprint('APIEvent'), writer.fingerprint('APIEvent'));
+
+    const event = fullApi();
+    const decoded = reader.decode(writer.encode('APIEvent', event));
+    assert.equal(decoded.kind, 'APIEvent');
+    assert.deepEqual(decoded.event, event, 'the new field is absent (its default, null)');
+
+    // Without the older writer schema the same message is a clear error, not a crash.
+    const strict = new SchemaRegistry([newer, schemaFile('WorkflowEvent')]);
+    assert.throws(() => strict.decode(writer.encode('APIEvent', event)), expectCode('SCHEMA_UNKNOWN_FINGERPRINT'));
+  });
+
+  test('a message written with the newer schema carries the new field for a newer reader', () => {
+    const current = schemaFile('APIEvent');
+    const newer = { ...current, fields: [...current.fields, { name: 'correlationId', type: ['null', 'string'], default: null }] };
+    const reader = new SchemaRegistry([newer, schemaFile('WorkflowEvent')]);
+    const event = { ...fullApi(), correlationId: 'c-1' } as unknown as InsightEvent;
+    assert.equal((reader.decode(reader.encode('APIEvent', event)).event as unknown as { correlationId: string }).correlationId, 'c-1');
+    // Sanity check that avsc itself agrees the two schemas are compatible.
+    assert.doesNotThrow(() => avro.Type.forSchema(newer as avro.Schema).createResolver(avro.Type.forSchema(current as avro.Schema)));
+  });
+});
