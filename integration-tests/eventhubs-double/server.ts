@@ -116,6 +116,8 @@ container.on('message', (context: EventContext) => {
   const receiver = context.receiver!;
   const target = receiverTargets.get(receiver);
   const delivery = context.delivery!;
+  // Nothing is stored while paused or on a connection being dropped: the client never hears "accepted".
+  if (paused || !connections.has(context.connection)) return;
   if (!target) return delivery.reject({ condition: 'amqp:not-found', description: 'unknown link' });
   if (target.kind === 'cbs') return reply(context, context.message!, 200, 'OK', undefined);
   if (target.kind === 'management') return answerManagement(context, context.message!);
@@ -261,12 +263,21 @@ container.on('disconnected', (context: EventContext) => {
 container.on('error', (error: unknown) => process.stderr.write(`eventhubs-double: ${error instanceof Error ? error.stack : String(error)}\n`));
 container.on('connection_error', () => undefined);
 
-function dropConnections(): number {
+/**
+ * Closes every connection. `abrupt` cuts the sockets at once (an outage); otherwise the
+ * service's forced close is sent first and the socket cut shortly after.
+ */
+function dropConnections(abrupt = false): number {
   const all = [...connections];
   for (const connection of all) {
+    const socket = (connection as any).socket as { destroy(): void } | undefined;
+    if (abrupt) {
+      socket?.destroy();
+      continue;
+    }
     connection.close({ condition: 'amqp:connection:forced', description: 'The connection was closed by the test double (drop-connections).' });
     // A real outage does not wait for a close handshake.
-    setTimeout(() => (connection as any).socket?.destroy?.(), 50);
+    setTimeout(() => socket?.destroy(), 50);
   }
   connections.clear();
   return all.length;
@@ -307,7 +318,7 @@ const control = http.createServer((req, res) => {
       if (!paused) {
         paused = true;
         amqpServer.close();
-        dropConnections();
+        dropConnections(true);
       }
       return send(200, { paused });
     }

@@ -35,3 +35,9 @@ test('MessageTooLarge asks for smaller bodies; unknown errors stay retryable', (
   assert.equal(classifyEventHubsError(messagingError('MessageTooLargeError')).kind, 'too-large');
   assert.equal(classifyEventHubsError('weird').kind, 'retryable');
 });
+
+test('an AggregateError of SDK attempts is classified by its last attempt', () => {
+  const aggregate = new AggregateError([messagingError('ConnectionLostError'), messagingError('ServerBusyError')], '');
+  const c = classifyEventHubsError(aggregate);
+  assert.ok(c.kind === 'retryable' && !c.resetClient && c.reason.includes('ServerBusyError'));
+});

@@ -46,8 +46,23 @@ function codeOf(error: MessagingErrorLike): string {
   return typeof error.name === 'string' ? error.name : 'Error';
 }
 
+/**
+ * The error that says what happened: the SDK's retry throws an AggregateError of every
+ * attempt's error when all attempts fail; the last attempt is the current state.
+ */
+export function lastAttemptError(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 5; depth++) {
+    const inner = (current as { errors?: unknown } | null)?.errors;
+    if (!Array.isArray(inner) || inner.length === 0) break;
+    current = inner[inner.length - 1];
+  }
+  return current;
+}
+
 export function classifyEventHubsError(error: unknown): EventHubsFailure {
-  const e = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as MessagingErrorLike;
+  const last = lastAttemptError(error);
+  const e = (typeof last === 'object' && last !== null ? last : { message: String(last) }) as MessagingErrorLike;
   const code = codeOf(e);
   const retryAfterMs = typeof e.retryAfterInMs === 'number' && e.retryAfterInMs >= 0 ? e.retryAfterInMs : undefined;
   if (code === 'MessageTooLargeError') return { kind: 'too-large', reason: 'the service refused an event as larger than the hub allows' };

@@ -7,7 +7,7 @@ import { InsightLogsError, describeError } from '../../errors.js';
 import { scrubSecrets, type Logger } from '../../logging.js';
 import type { CategoryName } from '../../events/routing.js';
 import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
-import { classifyEventHubsError } from './classify.js';
+import { classifyEventHubsError, lastAttemptError } from './classify.js';
 import { parseEventHubsSettings, type EventHubsSinkSettings } from './config.js';
 import { eventOverheadBytes, groupByCategory, groupByPartitionKey, packBodies, singleRecordBodyBytes, type EventBody } from './request-builder.js';
 import { createHubProducer, type EventBatch, type HubCredentials, type HubProducer } from './service.js';
@@ -84,7 +84,7 @@ export class EventHubsSink implements Sink {
         }
         const reason = failure.reason;
         const retryAfterMs = failure.kind === 'retryable' ? failure.retryAfterMs : undefined;
-        const message = `event hub '${hub}' on ${this.endpoint}: ${reason}: ${scrubSecrets(describeError(error))}`;
+        const message = `event hub '${hub}' on ${this.endpoint}: ${reason}: ${scrubSecrets(describeError(lastAttemptError(error)))}`;
         this.logger.warn({ hub, category }, message);
         const wrapped = new InsightLogsError('SINK_UNAVAILABLE', message, { cause: error, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
         return retryAfterMs !== undefined ? { status: 'retryable', error: wrapped, retryAfterMs } : { status: 'retryable', error: wrapped };
@@ -162,7 +162,7 @@ export class EventHubsSink implements Sink {
         } catch (error) {
           const failure = classifyEventHubsError(error);
           const timedOut = signals[0]!.aborted;
-          problems.push(`event hub '${hub}' on ${this.endpoint} is not usable: ${timedOut ? `no answer within ${HEALTHCHECK_TIMEOUT_MS} ms` : failure.reason} (${scrubSecrets(describeError(error))})`);
+          problems.push(`event hub '${hub}' on ${this.endpoint} is not usable: ${timedOut ? `no answer within ${HEALTHCHECK_TIMEOUT_MS} ms` : failure.reason} (${scrubSecrets(describeError(lastAttemptError(error)))})`);
           if (failure.kind === 'retryable' && failure.resetClient) await this.resetProducer(hub);
         }
       }),
