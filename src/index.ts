@@ -9,3 +9,8 @@ export { SchemaRegistry, defaultSchemaRegistry } from './codec/schema-registry.j
 export type { Sink, SinkRecord, SendOutcome, SinkType, SinkContext, HealthResult } from './sinks/sink.js';
 export { withRetry, type RetryOptions } from './sinks/retry.js';
 export { createLogger, type Logger } from './logging.js';
+/** Producer SDK: publish events to Kafka, one APIEvent per HTTP request, workflow runs and their tasks. */
+export { EventProducer, type EventProducerOptions, type ProducerStats } from './producer/event-producer.js';
+export { apiEventMiddleware, type ApiEventMiddlewareOptions, type EventSink } from './producer/http-middleware.js';
+export { WorkflowTracker, WorkflowRun, WorkflowTask, startWorkflow, type StartWorkflowOptions, type TaskOptions, type EventPublisher } from './producer/workflow-tracker.js';
+export type { PersonalDataPolicy } from './producer/pseudonymize.js';
