@@ -14,3 +14,6 @@ export { EventProducer, type EventProducerOptions, type ProducerStats } from './
 export { apiEventMiddleware, type ApiEventMiddlewareOptions, type EventSink } from './producer/http-middleware.js';
 export { WorkflowTracker, WorkflowRun, WorkflowTask, startWorkflow, type StartWorkflowOptions, type TaskOptions, type EventPublisher } from './producer/workflow-tracker.js';
 export type { PersonalDataPolicy } from './producer/pseudonymize.js';
+/** Kafka destination type (`type: kafka`): idempotent, or exactly-once with Kafka transactions. */
+export { kafkaSinkType, type KafkaSink } from './sinks/kafka/sink.js';
+export type { KafkaSinkSettings } from './sinks/kafka/config.js';
