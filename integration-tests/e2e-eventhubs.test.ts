@@ -114,11 +114,12 @@ describe('Kafka → Forwarder → Event Hubs (test double)', { timeout: 300_000 
     await forwarder.waitUntilReady(60_000);
     const first = await publishMix(brokers, topics, 500);
     await sleep(300);
-    await eh.dropConnections();
+    let dropped = await eh.dropConnections();
     const second = await publishMix(brokers, topics, 500);
-    await eh.dropConnections();
+    dropped += await eh.dropConnections();
     await sleep(500);
-    await eh.dropConnections();
+    dropped += await eh.dropConnections();
+    assert.ok(dropped > 0, 'the forwarder had live connections to drop');
     const audit = [...first.audit, ...second.audit];
     const operational = [...first.operational, ...second.operational];
     const deadline = Date.now() + 90_000;

@@ -29,7 +29,8 @@ export interface EventHubsEndpoint {
   /** The negotiated maximum event size. */
   maxMessageSize: number;
   controlUrl: string | undefined;
-  dropConnections(): Promise<void>;
+  /** Resolves with how many connections were cut. */
+  dropConnections(): Promise<number>;
   busy(count: number): Promise<void>;
   /** Refuse new connections and cut existing ones; stored events are kept. */
   pause(): Promise<void>;
@@ -110,9 +111,10 @@ export async function startEventHubsDouble(options: StartOptions = {}): Promise<
     once(child, 'exit').then(([code]) => { throw new Error(`eventhubs double exited with ${code} before listening`); }),
   ]);
   const started = JSON.parse(first) as { port: number; controlUrl: string; maxMessageSize: number };
-  const control = async (path: string): Promise<void> => {
+  const control = async (path: string): Promise<Record<string, unknown>> => {
     const res = await fetch(`${started.controlUrl}${path}`, { method: 'POST' });
     if (!res.ok) throw new Error(`eventhubs double ${path}: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
   };
   const connectionString = connectionStringFor('127.0.0.1', started.port, 'test', 'not-a-secret');
   return {
@@ -120,10 +122,10 @@ export async function startEventHubsDouble(options: StartOptions = {}): Promise<
     connectionString,
     maxMessageSize: started.maxMessageSize,
     controlUrl: started.controlUrl,
-    dropConnections: () => control('/drop-connections'),
-    busy: (count) => control(`/busy?count=${count}`),
-    pause: () => control('/pause'),
-    resume: () => control('/resume'),
+    dropConnections: async () => Number((await control('/drop-connections')).dropped),
+    busy: async (count) => void (await control(`/busy?count=${count}`)),
+    pause: async () => void (await control('/pause')),
+    resume: async () => void (await control('/resume')),
     readAll: (hub, readOptions) => readAllWith(connectionString(), hub, readOptions),
     async stop() {
       process.removeListener('exit', killOnExit);
@@ -171,7 +173,7 @@ async function startEmulator(options: StartOptions): Promise<EventHubsEndpoint> 
     .withStartupTimeout(180_000)
     .start();
   const connectionString = connectionStringFor(emulator.getHost(), emulator.getMappedPort(5672), 'RootManageSharedAccessKey', 'SAS_KEY_VALUE');
-  const unsupported = async (): Promise<void> => { throw new Error('fault injection needs the test double, not the emulator'); };
+  const unsupported = async (): Promise<never> => { throw new Error('fault injection needs the test double, not the emulator'); };
   return {
     kind: 'emulator',
     connectionString,
