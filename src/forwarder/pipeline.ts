@@ -80,6 +80,9 @@ export class DestinationPipeline {
   private readonly log: Logger;
   private stats: PipelineStats;
   private readonly removeListeners: (() => void)[] = [];
+  /** Set by stop(): finish the chunk being sent, start no other. */
+  private stopping = false;
+  private inflight: Promise<unknown> | undefined;
 
   constructor(private readonly options: PipelineOptions) {
     this.name = options.config.name;
@@ -126,7 +129,11 @@ export class DestinationPipeline {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.handleBatch(payload),
+      eachBatch: (payload) => {
+        const handled = this.handleBatch(payload);
+        this.inflight = handled.catch(() => undefined);
+        return handled;
+      },
     });
     this.log.info({ topics: this.topics, groupId: groupIdFor(this.name) }, 'pipeline started');
   }
@@ -138,19 +145,23 @@ export class DestinationPipeline {
   async stop(timeoutMs = 30_000): Promise<void> {
     if (this.stats.state === 'stopped') return;
     this.stats.state = 'stopping';
+    this.stopping = true;
     try {
-      // kafkajs' stop() waits for the running batch handler, which commits after each chunk
-      // and returns at the next chunk boundary once isRunning() is false.
-      const stopped = this.consumer.stop().then(() => true, (err: unknown) => {
-        this.log.warn({ err }, 'consumer stop failed');
-        return true;
-      });
-      if (!(await within(stopped, timeoutMs))) {
+      // kafkajs ignores commits once its own stop() has begun, so first stop fetching, let
+      // the running chunk finish and commit, and only then stop the consumer.
+      try {
+        this.consumer.pause(this.topics.map((topic) => ({ topic })));
+      } catch {
+        // not running yet: nothing in flight
+      }
+      const inflight = this.inflight ?? Promise.resolve();
+      if (!(await within(inflight, timeoutMs))) {
         this.log.warn({ timeoutMs }, 'in-flight chunk did not finish in time: abandoned uncommitted, it will be delivered again');
         this.abort.abort();
-        if (!(await within(stopped, 5000))) this.log.warn('consumer did not stop after abort; disconnecting anyway');
+        if (!(await within(inflight, 5000))) this.log.warn('in-flight chunk ignores the abort; stopping anyway');
       }
-      await within(this.consumer.disconnect().then(() => true, () => true), 5000);
+      await within(this.consumer.stop().catch((err: unknown) => this.log.warn({ err }, 'consumer stop failed')), 10_000);
+      await within(this.consumer.disconnect().catch(() => undefined), 5000);
     } finally {
       for (const remove of this.removeListeners) remove();
       await this.options.sink.close().catch((err: unknown) => this.log.warn({ err }, 'sink close failed'));
@@ -199,13 +210,13 @@ export class DestinationPipeline {
       await this.commit(tracker, topic, partition, payload);
 
       for (const chunk of chunkRecords(good, this.options.chunkLimits)) {
-        if (!isRunning() || isStale()) return;
+        if (!isRunning() || isStale() || this.stopping) return;
         const outcome = await this.deliver(tracker, chunk, payload);
         if (outcome === 'abandoned') return;
         const last = chunk[chunk.length - 1]!;
         payload.resolveOffset(last.offset);
       }
-      if (isRunning() && !isStale()) payload.resolveOffset(batch.lastOffset());
+      if (isRunning() && !isStale() && !this.stopping) payload.resolveOffset(batch.lastOffset());
     } catch (err) {
       if (err instanceof Abandoned) return;
       throw err;
@@ -239,7 +250,7 @@ export class DestinationPipeline {
       }
 
       if (outcome.status === 'retryable') {
-        if (this.abort.signal.aborted) return 'abandoned';
+        if (this.abort.signal.aborted || this.stopping) return 'abandoned';
         this.stats.retries++;
         this.options.metrics.retries.inc({ destination: this.name });
         const delay = backoffDelay(attempt, this.options.retry, outcome.retryAfterMs);
@@ -281,7 +292,7 @@ export class DestinationPipeline {
   private async waitWithHeartbeats(ms: number, payload: EachBatchPayload): Promise<boolean> {
     const until = Date.now() + ms;
     while (Date.now() < until) {
-      if (!payload.isRunning() || payload.isStale() || this.abort.signal.aborted) return false;
+      if (!payload.isRunning() || payload.isStale() || this.abort.signal.aborted || this.stopping) return false;
       try {
         await sleep(Math.min(1000, until - Date.now()), this.abort.signal);
       } catch {
