@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   INSECURE_SETTING: 'a setting disables transport security without being explicitly allowed',
   DEADLINE_EXCEEDED: 'retries stopped because the deadline passed',
   ABORTED: 'the operation was cancelled',
+  DESTINATION_REFUSED: 'the destination refused a record as invalid and will refuse it again (e.g. HTTP 400); it is dead-lettered with the reason',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
