@@ -54,9 +54,9 @@ export function parseDestination(raw: unknown, path: string, registry: SinkRegis
     throw configError(`${path}.name`, 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter or digit');
   }
   if (typeof type !== 'string' || type === '') throw configError(`${path}.type`, `is required (one of ${registry.names().join(', ')})`);
+  for (const [k, v] of Object.entries(rest)) assertNoSecrets(v, `${path}.${k}`);
   const sinkType = registry.get(type, `${path}.type`);
   const parsedCategories = parseCategories(categories, `${path}.categories`);
-  for (const [k, v] of Object.entries(rest)) assertNoSecrets(v, `${path}.${k}`);
   // The type validates its own keys (and rejects unknown ones, naming the path).
   sinkType.parseSettings(rest, path);
   return deepFreeze({ name, type, categories: parsedCategories, settings: structuredClone(rest) });

@@ -1,4 +1,13 @@
 /** Every CLI command module; each exports `register(program)`. */
 import type { Command } from 'commander';
+import * as destinations from './destinations.js';
+import * as forward from './forward.js';
+import * as tail from './tail.js';
+import * as topics from './topics.js';
 
-export const commandModules: { register(program: Command): void }[] = [];
+export const commandModules: { register(program: Command): void }[] = [
+  topics,
+  tail,
+  forward,
+  destinations,
+];
