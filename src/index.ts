@@ -17,3 +17,14 @@ export type { PersonalDataPolicy } from './producer/pseudonymize.js';
 /** Kafka destination type (`type: kafka`): idempotent, or exactly-once with Kafka transactions. */
 export { kafkaSinkType, type KafkaSink } from './sinks/kafka/sink.js';
 export type { KafkaSinkSettings } from './sinks/kafka/config.js';
+/** Forwarder: one pipeline (consumer group `insight-logs-forwarder.<name>`) per destination, at-least-once, dead-letter topic. */
+export { Forwarder, type ForwarderOptions } from './forwarder/forwarder.js';
+export type { PipelineStats } from './forwarder/pipeline.js';
+export { DEADLETTER_HEADERS } from './forwarder/dead-letter.js';
+/** Destinations: validated config (files, CLI) and the compacted topic every forwarder watches. */
+export { DestinationStore, type DestinationStoreOptions } from './destinations/store.js';
+export { parseDestination, parseDestinationsText, loadDestinationsFile, type DestinationConfig } from './config/destinations.js';
+/** Sink registry (every destination type) and helpers destination types use to validate settings. */
+export { SinkRegistry, defaultSinkRegistry, SINK_TYPES } from './sinks/registry.js';
+export { memorySinkType, MemorySink } from './sinks/memory/sink.js';
+export { memoryStore } from './sinks/memory/store.js';
