@@ -1,0 +1,87 @@
+/**
+ * The Logs Ingestion API TEST DOUBLE (integration-tests/loganalytics-double/server.ts) as a
+ * child process. The real service has no read API in @azure/monitor-ingestion (reading means
+ * a Log Analytics query minutes later), so `rows()` reads the double's memory: it is the only
+ * read-back there is, and it proves what the SDK sent, not what a workspace would store.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export interface IngestionRequestLog {
+  ruleId: string;
+  stream: string;
+  status: number;
+  wireBytes: number;
+  jsonBytes: number;
+  rows: number;
+}
+
+export interface LogAnalyticsDouble {
+  /** http://127.0.0.1:<port> — needs allowInsecure: true. */
+  endpoint: string;
+  /** The bearer token the double expects (a random test value, not a secret). */
+  token: string;
+  maxBodyBytes: number;
+  /** Declares a data collection rule with its streams; returns the rule id. */
+  addRule(streams: string[], ruleId?: string): Promise<string>;
+  rows(ruleId: string, stream: string): Promise<Record<string, unknown>[]>;
+  requests(): Promise<IngestionRequestLog[]>;
+  /** Next `count` ingestion requests get 429 with Retry-After: 1. */
+  throttle(count: number): Promise<void>;
+  /** Next `count` ingestion requests get 503. */
+  fail(count: number): Promise<void>;
+  clearFaults(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A fresh immutable-id-shaped rule id, `dcr-` + 32 hex digits. */
+export function uniqueRuleId(): string {
+  return `dcr-${randomBytes(16).toString('hex')}`;
+}
+
+export async function startLogAnalyticsDouble(options: { maxBodyBytes?: number } = {}): Promise<LogAnalyticsDouble> {
+  const server = fileURLToPath(new URL('../loganalytics-double/server.js', import.meta.url));
+  const token = `test-token-${randomBytes(8).toString('hex')}`;
+  const args = [server, '--port', '0'];
+  if (options.maxBodyBytes) args.push('--max-body-bytes', String(options.maxBodyBytes));
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LA_DOUBLE_TOKEN: token } });
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const lines = createInterface({ input: child.stdout! });
+  const first = await Promise.race([
+    once(lines, 'line').then(([line]) => line as string),
+    once(child, 'exit').then(([code]) => { throw new Error(`loganalytics double exited with ${code} before listening`); }),
+  ]);
+  const started = JSON.parse(first) as { port: number; endpoint: string; maxBodyBytes: number };
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${started.endpoint}${path}`, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+    if (!res.ok) throw new Error(`loganalytics double ${method} ${path}: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  return {
+    endpoint: started.endpoint,
+    token,
+    maxBodyBytes: started.maxBodyBytes,
+    async addRule(streams, ruleId = uniqueRuleId()) {
+      await call('POST', '/_test/rules', { ruleId, streams });
+      return ruleId;
+    },
+    rows: (ruleId, stream) => call('GET', `/_test/rows?ruleId=${encodeURIComponent(ruleId)}&stream=${encodeURIComponent(stream)}`),
+    requests: () => call('GET', '/_test/requests'),
+    throttle: async (count) => void (await call('POST', `/_test/faults?throttle=${count}`)),
+    fail: async (count) => void (await call('POST', `/_test/faults?fail=${count}`)),
+    clearFaults: async () => void (await call('POST', '/_test/clear-faults')),
+    async stop() {
+      process.removeListener('exit', killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

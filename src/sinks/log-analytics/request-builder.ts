@@ -1,0 +1,133 @@
+/**
+ * Pure: records → Log Analytics rows → upload chunks. One row per record, columns named the
+ * way Azure Monitor names resource-log columns (PascalCase common-schema fields, `properties`
+ * and `identity` as dynamic columns), chunks bounded so one upload call stays within the
+ * Logs Ingestion API's 1 MB per call.
+ */
+import { categoryName, type CategoryName } from '../../events/routing.js';
+import type { InsightEvent } from '../../events/types.js';
+import type { SinkRecord } from '../sink.js';
+
+/** One row of CIEventsAudit / CIEventsOperational. Absent optional fields are left out (null in the table). */
+export interface LogAnalyticsRow {
+  TimeGenerated: string;
+  ResourceId: string;
+  OperationName: string;
+  Category: string;
+  ResultType: string;
+  ResultSignature?: string;
+  DurationMs?: number;
+  CallerIpAddress?: string;
+  Level: string;
+  Uri?: string;
+  Properties?: Record<string, unknown>;
+  Identity?: Record<string, unknown>;
+  [column: string]: unknown;
+}
+
+/** Common-schema field → column, in table order. */
+export const COLUMN_FOR_FIELD = {
+  time: 'TimeGenerated',
+  resourceId: 'ResourceId',
+  operationName: 'OperationName',
+  category: 'Category',
+  resultType: 'ResultType',
+  resultSignature: 'ResultSignature',
+  durationMs: 'DurationMs',
+  callerIpAddress: 'CallerIpAddress',
+  level: 'Level',
+  uri: 'Uri',
+  properties: 'Properties',
+  identity: 'Identity',
+} as const;
+
+/**
+ * The Logs Ingestion API accepts at most 1 MB per call. The SDK measures a chunk as the sum
+ * of its rows' JSON sizes below 1,000,000 bytes; a chunk whose whole JSON array stays within
+ * this bound is never split again by the SDK, so one chunk is exactly one HTTP request.
+ */
+export const MAX_CHUNK_BYTES = 1_000_000;
+
+export function toRow(event: InsightEvent): LogAnalyticsRow {
+  const row: LogAnalyticsRow = { TimeGenerated: '', ResourceId: '', OperationName: '', Category: '', ResultType: '', Level: '' };
+  const source = event as unknown as Record<string, unknown>;
+  for (const [field, column] of Object.entries(COLUMN_FOR_FIELD)) {
+    const value = source[field];
+    if (value !== undefined && value !== null) (row as Record<string, unknown>)[column] = value;
+  }
+  return row;
+}
+
+/** The inverse of `toRow` (tests and tools reading rows back): a common-schema object. */
+export function rowToEvent(row: Record<string, unknown>): Record<string, unknown> {
+  const event: Record<string, unknown> = {};
+  for (const [field, column] of Object.entries(COLUMN_FOR_FIELD)) {
+    const value = row[column];
+    if (value !== undefined && value !== null) event[field] = value;
+  }
+  return event;
+}
+
+export function rowBytes(row: LogAnalyticsRow): number {
+  return Buffer.byteLength(JSON.stringify(row), 'utf8');
+}
+
+export interface UploadChunk {
+  rows: LogAnalyticsRow[];
+  records: SinkRecord[];
+  /** Size of the JSON array `[row,row,…]`, before compression. */
+  bytes: number;
+}
+
+export interface ChunkPlan {
+  chunks: UploadChunk[];
+  /** Records whose row alone exceeds the chunk bound: the service would refuse them whatever we do. */
+  tooLarge: { record: SinkRecord; bytes: number }[];
+}
+
+/** Packs records into chunks of at most `maxBytes` of JSON each, keeping their order. */
+export function planChunks(records: readonly SinkRecord[], maxBytes = MAX_CHUNK_BYTES): ChunkPlan {
+  const chunks: UploadChunk[] = [];
+  const tooLarge: ChunkPlan['tooLarge'] = [];
+  let current: UploadChunk = { rows: [], records: [], bytes: 2 };
+  for (const record of records) {
+    const row = toRow(record.event);
+    const size = rowBytes(row);
+    if (size + 2 > maxBytes) {
+      tooLarge.push({ record, bytes: size });
+      continue;
+    }
+    const added = size + (current.rows.length > 0 ? 1 : 0);
+    if (current.bytes + added > maxBytes) {
+      chunks.push(current);
+      current = { rows: [], records: [], bytes: 2 };
+    }
+    current.bytes += size + (current.rows.length > 0 ? 1 : 0);
+    current.rows.push(row);
+    current.records.push(record);
+  }
+  if (current.rows.length > 0) chunks.push(current);
+  return { chunks, tooLarge };
+}
+
+/** Splits a chunk in two halves (after the service refused it), sizes recomputed. */
+export function halves(chunk: UploadChunk): [UploadChunk, UploadChunk] {
+  const middle = Math.ceil(chunk.rows.length / 2);
+  const part = (from: number, to: number): UploadChunk => {
+    const rows = chunk.rows.slice(from, to);
+    return { rows, records: chunk.records.slice(from, to), bytes: 2 + rows.reduce((sum, r) => sum + rowBytes(r), 0) + Math.max(0, rows.length - 1) };
+  };
+  return [part(0, middle), part(middle, chunk.rows.length)];
+}
+
+/** Records by category name, in arrival order. */
+export function groupByCategory(batch: readonly SinkRecord[]): Map<CategoryName, SinkRecord[]> {
+  const groups = new Map<CategoryName, SinkRecord[]>();
+  for (const record of batch) {
+    const name = categoryName(record.event.category);
+    let group = groups.get(name);
+    if (!group) groups.set(name, (group = []));
+    group.push(record);
+  }
+  return groups;
+}
