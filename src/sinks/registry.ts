@@ -7,6 +7,7 @@ import type { SinkType } from './sink.js';
 import { memorySinkType } from './memory/sink.js';
 import { eventHubsSinkType } from './event-hubs/sink.js';
 import { kafkaSinkType } from './kafka/sink.js';
+import { logAnalyticsSinkType } from './log-analytics/sink.js';
 
 export type AnySinkType = SinkType<any>;
 
@@ -14,6 +15,7 @@ export const SINK_TYPES: readonly AnySinkType[] = [
   memorySinkType,
   eventHubsSinkType,
   kafkaSinkType,
+  logAnalyticsSinkType,
 ];
 
 export class SinkRegistry {
