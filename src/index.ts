@@ -28,3 +28,7 @@ export { parseDestination, parseDestinationsText, loadDestinationsFile, type Des
 export { SinkRegistry, defaultSinkRegistry, SINK_TYPES } from './sinks/registry.js';
 export { memorySinkType, MemorySink } from './sinks/memory/sink.js';
 export { memoryStore } from './sinks/memory/store.js';
+/** Log Analytics destination type (`type: loganalytics`): rows for CIEventsAudit / CIEventsOperational through the Logs Ingestion API. */
+export { logAnalyticsSinkType, LogAnalyticsSink } from './sinks/log-analytics/sink.js';
+export type { LogAnalyticsSinkSettings } from './sinks/log-analytics/config.js';
+export { toRow as logAnalyticsRowFor, rowToEvent as eventFromLogAnalyticsRow, type LogAnalyticsRow } from './sinks/log-analytics/request-builder.js';
