@@ -11,7 +11,7 @@
  *   Authorization: Bearer <token>          → 401 without it or with another token
  *   Content-Type: application/json
  *   Content-Encoding: gzip (always, from the SDK's GZippingPolicy; plain bodies accepted too)
- *   body: a JSON array of rows             → 400 when not an array or a row lacks TimeGenerated
+ *   body: a JSON array of rows             → 400 when not an array or a row lacks a valid TimeGenerated
  *   → 204 on success; 413 when the body as sent (compressed) is over the limit;
  *     404 {error:{code,message}} for an unknown rule or stream.
  *
@@ -77,6 +77,10 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | '
   return tooLarge ? 'too-large' : Buffer.concat(chunks);
 }
 
+function validTime(value: unknown): boolean {
+  return typeof value === 'string' && value !== '' && !Number.isNaN(Date.parse(value));
+}
+
 async function ingest(req: IncomingMessage, res: ServerResponse, ruleId: string, stream: string): Promise<void> {
   const log: RequestLog = { ruleId, stream, status: 0, wireBytes: 0, jsonBytes: 0, rows: 0 };
   const done = (status: number, send: () => void): void => {
@@ -120,8 +124,8 @@ async function ingest(req: IncomingMessage, res: ServerResponse, ruleId: string,
     return done(400, () => error(res, 400, 'InvalidPayload', 'test double: body is not JSON'));
   }
   if (!Array.isArray(parsed)) return done(400, () => error(res, 400, 'InvalidPayload', 'test double: body must be a JSON array of rows'));
-  const bad = parsed.findIndex((row) => typeof row !== 'object' || row === null || Array.isArray(row) || typeof (row as Record<string, unknown>).TimeGenerated !== 'string');
-  if (bad >= 0) return done(400, () => error(res, 400, 'InvalidPayload', `test double: row ${bad} has no TimeGenerated string`));
+  const bad = parsed.findIndex((row) => typeof row !== 'object' || row === null || Array.isArray(row) || !validTime((row as Record<string, unknown>).TimeGenerated));
+  if (bad >= 0) return done(400, () => error(res, 400, 'InvalidPayload', `test double: row ${bad} has no valid TimeGenerated (ISO 8601 datetime)`));
   rows.push(...(parsed as Record<string, unknown>[]));
   log.rows = parsed.length;
   return done(204, () => reply(res, 204));

@@ -49,13 +49,15 @@ export const COLUMN_FOR_FIELD = {
 export const MAX_CHUNK_BYTES = 1_000_000;
 
 export function toRow(event: InsightEvent): LogAnalyticsRow {
-  const row: LogAnalyticsRow = { TimeGenerated: '', ResourceId: '', OperationName: '', Category: '', ResultType: '', Level: '' };
+  // Only the fields the event has: a missing required field must reach the service as
+  // missing (and be refused there), never as a made-up empty value.
+  const row: Record<string, unknown> = {};
   const source = event as unknown as Record<string, unknown>;
   for (const [field, column] of Object.entries(COLUMN_FOR_FIELD)) {
     const value = source[field];
-    if (value !== undefined && value !== null) (row as Record<string, unknown>)[column] = value;
+    if (value !== undefined && value !== null) row[column] = value;
   }
-  return row;
+  return row as LogAnalyticsRow;
 }
 
 /** The inverse of `toRow` (tests and tools reading rows back): a common-schema object. */

@@ -1,0 +1,215 @@
+/**
+ * The loganalytics sink through the real @azure/monitor-ingestion SDK against the Logs
+ * Ingestion API TEST DOUBLE (a child process): the shared sink contract, then what is
+ * particular to Log Analytics — the documented columns, ≤ 1 MB requests, throttling with
+ * retry-after, oversize and refused rows, auth and not-found answers, insecure endpoints.
+ * Read-back is the double's memory (the real service has no read API in this SDK).
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { hasCode } from '../src/errors.js';
+import { toSinkRecord } from '../src/forwarder/sink-record.js';
+import type { InsightEvent } from '../src/events/types.js';
+import { silentLogger } from '../src/logging.js';
+import type { Sink, SinkRecord } from '../src/sinks/sink.js';
+import { logAnalyticsSinkType } from '../src/sinks/log-analytics/sink.js';
+import { rowToEvent } from '../src/sinks/log-analytics/request-builder.js';
+import { startLogAnalyticsDouble, type LogAnalyticsDouble } from './helpers/loganalytics.js';
+import { apiEventWithId, idOf, makeSinkRecords } from './helpers/records.js';
+import { sinkContract } from './helpers/sink-contract.js';
+
+const TOKEN_ENV = 'INSIGHT_LOGS_TEST_LA_TOKEN';
+const STREAMS = { audit: 'Custom-CIEventsAudit', operational: 'Custom-CIEventsOperational' } as const;
+
+let la: LogAnalyticsDouble;
+before(async () => {
+  la = await startLogAnalyticsDouble();
+});
+after(async () => {
+  await la?.stop();
+});
+
+function createSink(ruleId: string, options: { token?: string; streams?: Record<string, string> } = {}): Sink {
+  const settings = logAnalyticsSinkType.parseSettings(
+    { endpoint: la.endpoint, ruleId, tokenEnv: TOKEN_ENV, allowInsecure: true, ...(options.streams ? { streams: options.streams } : {}) },
+    'destinations[0]',
+  );
+  return logAnalyticsSinkType.create(settings, {
+    name: 'it-loganalytics',
+    categories: ['audit', 'operational'],
+    logger: silentLogger,
+    env: { [TOKEN_ENV]: options.token ?? la.token },
+  });
+}
+
+async function readBack(ruleId: string, category: 'audit' | 'operational'): Promise<Record<string, unknown>[]> {
+  return (await la.rows(ruleId, STREAMS[category])).map(rowToEvent);
+}
+
+function record(event: InsightEvent, offset = 0): SinkRecord {
+  return toSinkRecord(event, { topic: 'insight-logs-audit', partition: 0, offset: String(offset) });
+}
+
+let contractRule: string;
+sinkContract('loganalytics (test double)', {
+  async create() {
+    contractRule = await la.addRule(Object.values(STREAMS));
+    return createSink(contractRule);
+  },
+  readBack: (category) => readBack(contractRule, category),
+  makeUnavailable: () => la.fail(1000),
+  restore: () => la.clearFaults(),
+});
+
+describe('loganalytics sink specifics', () => {
+  let sink: Sink;
+  let ruleId: string;
+  before(async () => {
+    ruleId = await la.addRule(Object.values(STREAMS));
+    sink = createSink(ruleId);
+  });
+  after(async () => {
+    await sink?.close();
+    await la?.clearFaults();
+  });
+
+  test('rows carry the documented columns, with Properties and Identity as objects', async () => {
+    const id = randomUUID();
+    const event = {
+      ...apiEventWithId(id, { audit: true }),
+      identity: { Authorization: { UserRole: 'Admin', RequiredRoles: ['Admin', 'Contributor'] }, Claims: { oid: 'object-1' } },
+    } as InsightEvent;
+    assert.equal((await sink.send([record(event)])).status, 'delivered');
+    const row = (await la.rows(ruleId, STREAMS.audit)).find((r) => typeof r.Uri === 'string' && r.Uri.includes(id));
+    assert.ok(row, 'row not found');
+    assert.deepEqual(Object.keys(row).sort(), [
+      'CallerIpAddress', 'Category', 'DurationMs', 'Identity', 'Level', 'OperationName', 'Properties', 'ResourceId', 'ResultSignature', 'ResultType', 'TimeGenerated', 'Uri',
+    ]);
+    const e = event as unknown as Record<string, any>;
+    assert.equal(row.TimeGenerated, e.time);
+    assert.equal(row.ResourceId, e.resourceId);
+    assert.equal(row.Category, 'Audit');
+    assert.equal(row.DurationMs, 42);
+    assert.equal(typeof row.Properties, 'object');
+    assert.equal((row.Properties as Record<string, unknown>).method, 'POST');
+    assert.deepEqual((row.Identity as Record<string, any>).Authorization.RequiredRoles, ['Admin', 'Contributor']);
+    assert.deepEqual(rowToEvent(row), e, 'a row maps back to the very event');
+  });
+
+  test('a 5,000-row batch is split into several requests, each within 1 MB', async () => {
+    const rule = await la.addRule(Object.values(STREAMS));
+    const big = createSink(rule);
+    try {
+      // Padded user agents make ~1 KB rows, so 5,000 rows are ~5 MB of JSON.
+      const batch = makeSinkRecords(5000, { audit: false }).map((r, i) => {
+        const event = r.event as unknown as Record<string, any>;
+        return record({ ...event, properties: { ...event.properties, userAgent: `agent-${'x'.repeat(600)}` } } as InsightEvent, i);
+      });
+      assert.equal((await big.send(batch)).status, 'delivered');
+      const requests = (await la.requests()).filter((r) => r.ruleId === rule && r.status === 204);
+      assert.ok(requests.length >= 5, `expected at least 5 requests, got ${requests.length}`);
+      for (const r of requests) {
+        assert.ok(r.jsonBytes <= 1_000_000, `request of ${r.jsonBytes} bytes of JSON`);
+        assert.ok(r.wireBytes <= 1_048_576, `request of ${r.wireBytes} bytes on the wire`);
+      }
+      assert.equal(requests.reduce((n, r) => n + r.rows, 0), 5000);
+      const ids = new Set((await readBack(rule, 'operational')).map(idOf));
+      assert.equal(batch.filter((r) => !ids.has(idOf(r.event))).length, 0, 'rows missing');
+      const totalJson = requests.reduce((n, r) => n + r.jsonBytes, 0);
+      const totalWire = requests.reduce((n, r) => n + r.wireBytes, 0);
+      console.log(`loganalytics: 5,000 rows = ${requests.length} requests, ${(totalJson / 1e6).toFixed(2)} MB JSON, ${(totalWire / 1e6).toFixed(2)} MB gzip on the wire`);
+    } finally {
+      await big.close();
+    }
+  });
+
+  test('429 with Retry-After is retryable with retryAfterMs ≥ 1000, then delivers', async () => {
+    await la.throttle(3);
+    const batch = makeSinkRecords(3, { audit: true });
+    const outcome = await sink.send(batch);
+    await la.clearFaults();
+    assert.equal(outcome.status, 'retryable');
+    assert.ok(outcome.status === 'retryable' && (outcome.retryAfterMs ?? 0) >= 1000, `retryAfterMs ${outcome.status === 'retryable' ? outcome.retryAfterMs : '-'}`);
+    assert.equal((await sink.send(batch)).status, 'delivered');
+  });
+
+  test('a single row over 1 MB is rejected RECORD_TOO_LARGE; the rest of the batch lands', async () => {
+    const [small, other] = makeSinkRecords(2, { audit: true });
+    const huge = small!.event as unknown as Record<string, any>;
+    const oversize = record({ ...huge, uri: `${huge.uri}&pad=${'p'.repeat(1_100_000)}` } as InsightEvent, 5);
+    const outcome = await sink.send([oversize, other!]);
+    assert.equal(outcome.status, 'delivered');
+    assert.ok(outcome.status === 'delivered' && outcome.rejected?.length === 1);
+    assert.equal(outcome.rejected![0]!.code, 'RECORD_TOO_LARGE');
+    assert.equal(outcome.rejected![0]!.record, oversize);
+    const ids = new Set((await readBack(ruleId, 'audit')).map(idOf));
+    assert.ok(ids.has(idOf(other!.event)));
+  });
+
+  test('a row the service refuses (400) is dead-lettered alone with the service message; the others land', async () => {
+    const batch = makeSinkRecords(20, { audit: true });
+    const bad = { ...(batch[7]!.event as unknown as Record<string, unknown>) };
+    delete bad.time; // → no TimeGenerated: the double answers 400 like the service does for a bad row
+    batch[7] = record(bad as unknown as InsightEvent, 7);
+    const before = (await la.requests()).length;
+    const outcome = await sink.send(batch);
+    assert.equal(outcome.status, 'delivered');
+    assert.ok(outcome.status === 'delivered');
+    assert.deepEqual(outcome.rejected?.map((r) => r.record), [batch[7]]);
+    assert.equal(outcome.rejected![0]!.code, 'DESTINATION_REFUSED');
+    assert.match(outcome.rejected![0]!.reason, /HTTP 400.*TimeGenerated/);
+    const ids = new Set((await readBack(ruleId, 'audit')).map(idOf));
+    for (const [i, r] of batch.entries()) if (i !== 7) assert.ok(ids.has(idOf(r.event)), `record ${i} missing`);
+    const used = (await la.requests()).length - before;
+    assert.ok(used <= 12, `narrowing one bad row out of 20 took ${used} requests`);
+  });
+
+  test('a batch the service refuses entirely fails (dead-letter) after a few requests', async () => {
+    const batch = makeSinkRecords(16, { audit: true }).map((r, i) => {
+      const e = { ...(r.event as unknown as Record<string, unknown>) };
+      delete e.time;
+      return record(e as unknown as InsightEvent, i);
+    });
+    const before = (await la.requests()).length;
+    const outcome = await sink.send(batch);
+    assert.equal(outcome.status, 'failed');
+    assert.ok(outcome.status === 'failed' && outcome.code === 'DESTINATION_REFUSED');
+    assert.ok((await la.requests()).length - before <= 3, 'systematic refusal must not cost a request per row');
+  });
+
+  test('a wrong token is retryable and the healthcheck says 401 without printing the token', async () => {
+    const wrong = createSink(ruleId, { token: 'not-the-right-token-123' });
+    try {
+      const outcome = await wrong.send(makeSinkRecords(2, { audit: true }));
+      assert.equal(outcome.status, 'retryable');
+      assert.ok(outcome.status === 'retryable' && /401/.test(outcome.error.message));
+      const health = await wrong.healthcheck();
+      assert.equal(health.ok, false);
+      assert.ok(!health.ok && /401/.test(health.problem), !health.ok ? health.problem : '');
+      assert.ok(!health.ok && !health.problem.includes('not-the-right-token-123'));
+      assert.ok(outcome.status === 'retryable' && !outcome.error.message.includes('not-the-right-token-123'));
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  test('an unknown stream is retryable (config can be fixed) and the healthcheck names it', async () => {
+    const lost = createSink(ruleId, { streams: { audit: 'Custom-NoSuchStream', operational: STREAMS.operational } });
+    try {
+      const outcome = await lost.send(makeSinkRecords(2, { audit: true }));
+      assert.equal(outcome.status, 'retryable');
+      const health = await lost.healthcheck();
+      assert.ok(!health.ok && /Custom-NoSuchStream.*404/.test(health.problem), !health.ok ? health.problem : 'ok');
+    } finally {
+      await lost.close();
+    }
+  });
+
+  test('an http:// endpoint without allowInsecure is refused, naming the path', () => {
+    assert.throws(
+      () => logAnalyticsSinkType.parseSettings({ endpoint: la.endpoint, ruleId, tokenEnv: TOKEN_ENV }, 'destinations[2]'),
+      (err: unknown) => hasCode(err, 'INSECURE_SETTING') && err.message.startsWith('destinations[2].endpoint:'),
+    );
+  });
+});
