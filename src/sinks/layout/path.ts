@@ -1,0 +1,99 @@
+/**
+ * The blob layout Azure Monitor uses for resource logs, shared by the blob and dir sinks:
+ *
+ *   <container>/resourceId=<RESOURCEID upper case>/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json
+ *
+ * Path parts come from event fields, so they are validated here on their own (defence in
+ * depth: the event validator may change, a message may bypass it). The name is built only
+ * from validated segments, so no record can write outside its own `resourceId=` prefix.
+ */
+import { InsightLogsError } from '../../errors.js';
+import { topicFor, type CategoryName } from '../../events/routing.js';
+import type { Category } from '../../events/types.js';
+
+export const MAX_RESOURCE_ID_PATH_LENGTH = 512;
+/** The only characters a resourceId may use in a path: ASCII letters, digits and `._()/-`. */
+const SAFE_CHARS = /^[A-Za-z0-9._()/-]+$/;
+/** `2024-05-01T13:45:12.1234567Z` or `…+00:00`: at most 7 fractional digits, a zero offset only. */
+const UTC_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?(?:Z|[+-]00:?00)$/i;
+
+/** Why a resourceId cannot be a path part, or undefined when it can. */
+export function resourceIdPathProblem(resourceId: unknown): string | undefined {
+  if (typeof resourceId !== 'string' || resourceId.length === 0) return 'resourceId is missing';
+  if (resourceId.length > MAX_RESOURCE_ID_PATH_LENGTH) return `resourceId is ${resourceId.length} characters, more than ${MAX_RESOURCE_ID_PATH_LENGTH}`;
+  // The specific checks come first so the reason says what was wrong; SAFE_CHARS catches the rest
+  // (unicode look-alikes of "/" such as U+2215 and U+FF0F, control characters, whitespace).
+  if (resourceId.includes('%')) return 'resourceId contains "%" (percent-encoding could smuggle "." or "/")';
+  if (resourceId.includes('\\')) return 'resourceId contains a backslash';
+  if ([...resourceId].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return 'resourceId contains a control character';
+  if (/\s/.test(resourceId)) return 'resourceId contains whitespace';
+  if (/[?#]/.test(resourceId)) return 'resourceId contains "?" or "#"';
+  if (!SAFE_CHARS.test(resourceId)) return 'resourceId contains a character outside A-Z a-z 0-9 . _ ( ) / -';
+  if (!resourceId.startsWith('/')) return 'resourceId must start with "/"';
+  if (resourceId.endsWith('/') || resourceId.endsWith('.')) return 'resourceId ends with "/" or "."';
+  const segments = resourceId.slice(1).split('/');
+  for (const segment of segments) {
+    if (segment === '') return 'resourceId has an empty segment ("//")';
+    if (segment === '.' || segment === '..' || segment.includes('..')) return 'resourceId has a "." or ".." segment';
+    if (segment.endsWith('.')) return 'resourceId has a segment ending with "." (services trim it)';
+  }
+  if (resourceId.includes('./')) return 'resourceId contains "./"';
+  return undefined;
+}
+
+/** The validated, upper-cased segments of a resourceId; throws PATH_UNSAFE with the reason. */
+export function resourceIdSegments(resourceId: unknown): string[] {
+  const problem = resourceIdPathProblem(resourceId);
+  if (problem) throw new InsightLogsError('PATH_UNSAFE', problem);
+  return (resourceId as string).toUpperCase().slice(1).split('/');
+}
+
+export interface HourUtc {
+  year: string;
+  month: string;
+  day: string;
+  hour: string;
+}
+
+/** The UTC hour of a record's `time`; throws PATH_UNSAFE when it is not a valid UTC timestamp. */
+export function hourOf(time: unknown): HourUtc {
+  const match = typeof time === 'string' ? UTC_TIME.exec(time) : null;
+  if (!match) throw new InsightLogsError('PATH_UNSAFE', 'time is not an ISO 8601 UTC timestamp (e.g. 2024-05-01T13:45:12.1234567Z)');
+  const [, year, month, day, hour, minute, second] = match as unknown as [string, string, string, string, string, string, string];
+  // Round-trip through Date to reject 2024-02-30 or 25:00, which a regex alone would accept.
+  const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)));
+  if (
+    date.getUTCFullYear() !== Number(year) || date.getUTCMonth() + 1 !== Number(month) || date.getUTCDate() !== Number(day) ||
+    date.getUTCHours() !== Number(hour) || date.getUTCMinutes() !== Number(minute) || date.getUTCSeconds() !== Number(second)
+  ) {
+    throw new InsightLogsError('PATH_UNSAFE', 'time is not a valid calendar date and time');
+  }
+  return { year, month, day, hour };
+}
+
+/**
+ * Blob name (relative to the container) of a record. `part` > 0 names the numbered
+ * continuation blob used once an hour's blob is full: `PT1H-1.json`, `PT1H-2.json` …
+ */
+export function blobNameFor(event: { resourceId?: unknown; time?: unknown }, part = 0): string {
+  const segments = resourceIdSegments(event.resourceId);
+  const { year, month, day, hour } = hourOf(event.time);
+  return `resourceId=/${segments.join('/')}/y=${year}/m=${month}/d=${day}/h=${hour}/m=00/${fileNameFor(part)}`;
+}
+
+/** `PT1H.json`, then `PT1H-1.json`, `PT1H-2.json` … for continuation blobs. */
+export function fileNameFor(part: number): string {
+  if (!Number.isInteger(part) || part < 0) throw new Error(`continuation part must be a non-negative integer, got ${part}`);
+  return part === 0 ? 'PT1H.json' : `PT1H-${part}.json`;
+}
+
+/** The continuation name of a blob name: same folder, `PT1H-<part>.json`. */
+export function continuationName(blobName: string, part: number): string {
+  const slash = blobName.lastIndexOf('/');
+  return `${blobName.slice(0, slash + 1)}${fileNameFor(part)}`;
+}
+
+/** Container (and dir sink folder) of a category: `insight-logs-audit` / `insight-logs-operational`. */
+export function defaultContainerFor(category: Category | CategoryName): string {
+  return topicFor(category);
+}
