@@ -181,6 +181,22 @@ describe('forwarder (memory destinations, real Kafka)', { timeout: 240_000 }, ()
     assert.equal(forwarder.pipelineStats(name)!.deadLettered, 3);
   });
 
+  test('records a destination rejects (too large) are dead-lettered and committed past', async () => {
+    const name = dest('tiny');
+    await store.apply([parseDestination({ name, type: 'memory', categories: ['audit'], maxRecordBytes: 1 }, 'd')]);
+    await eventually(() => forwarder.pipelineStats(name)?.state === 'running', 30_000, 'tiny destination started');
+    const ends = await endTotal(env.brokers, [env.topics.audit]);
+    await eventually(async () => (await committedTotal(env.brokers, name, [env.topics.audit])) === ends, 60_000, 'commit past rejected records');
+    assert.equal(memoryStore(name).records.length, 0);
+    assert.equal(forwarder.pipelineStats(name)!.deadLettered, ends);
+    const dead = (await readAll(env.brokers, env.deadLetterTopic, { timeoutMs: 30_000 }))
+      .filter((m) => String(m.headers[DEADLETTER_HEADERS.destination]) === name);
+    assert.equal(dead.length, ends);
+    assert.ok(dead.every((m) => String(m.headers[DEADLETTER_HEADERS.code]) === 'RECORD_TOO_LARGE'));
+    // The original Avro bytes, not the JSON, are what the dead-letter topic keeps.
+    assert.ok(dead.every((m) => m.value![0] === 0xc3 && m.value![1] === 0x01));
+  });
+
   test('a flaky destination: nothing is committed until the chunk is delivered, then everything arrives', async () => {
     const name = dest('flaky');
     // Three refusals, each asking for 1.5 s: at least 4.5 s of nothing stored, nothing committed.

@@ -26,8 +26,8 @@ export class MemorySink implements Sink {
     const store = this.store;
     store.sends++;
     if (this.settings.delayMs) await sleep(this.settings.delayMs);
-    if (this.retryablesLeft > 0) {
-      this.retryablesLeft--;
+    if (store.unavailable || this.retryablesLeft > 0) {
+      if (!store.unavailable) this.retryablesLeft--;
       const error = new InsightLogsError('SINK_UNAVAILABLE', 'memory sink: simulated transient failure', { retryable: true });
       return this.settings.retryAfterMs !== undefined ? { status: 'retryable', error, retryAfterMs: this.settings.retryAfterMs } : { status: 'retryable', error };
     }
@@ -44,7 +44,9 @@ export class MemorySink implements Sink {
   }
 
   async healthcheck() {
-    return this.closed ? { ok: false as const, problem: 'closed' } : { ok: true as const };
+    if (this.closed) return { ok: false as const, problem: 'closed' };
+    if (this.store.unavailable) return { ok: false as const, problem: 'memory store marked unavailable' };
+    return { ok: true as const };
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,8 @@ export class MemoryStore {
   readonly records: SinkRecord[] = [];
   /** Number of `send` calls, delivered or not. */
   sends = 0;
+  /** While true, sends answer retryable and healthchecks fail (an outage, for tests). */
+  unavailable = false;
   private waiters: { n: number; resolve: () => void }[] = [];
 
   add(batch: readonly SinkRecord[]): void {
