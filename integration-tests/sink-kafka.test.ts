@@ -17,6 +17,7 @@ import { InsightLogsError } from '../src/errors.js';
 import { silentLogger } from '../src/logging.js';
 import type { Sink, SinkRecord } from '../src/sinks/sink.js';
 import { kafkaSinkType } from '../src/sinks/kafka/sink.js';
+import { transactionalIdFor } from '../src/sinks/kafka/request-builder.js';
 import { getServices } from './helpers/services.js';
 import { createTopics, deleteTopics, kafkaClient, readAll, uniqueName } from './helpers/kafka.js';
 import { idOf, makeSinkRecords } from './helpers/records.js';
@@ -231,7 +232,8 @@ describe('kafka sink', async () => {
     };
 
     before(async () => {
-      await createTopics(brokers, [topics.audit, topics.operational, sourceTopic], 1);
+      await createTopics(brokers, [topics.audit, topics.operational], 1);
+      await createTopics(brokers, [sourceTopic], 2);
       created.push(topics.audit, topics.operational, sourceTopic);
     });
     after(async () => { await Promise.all(sinks.map((s) => s.close())); });
@@ -259,8 +261,30 @@ describe('kafka sink', async () => {
       assert.equal((await readCommittedIds()).length, 80);
     });
 
+    test('a transaction left open by a killed process is aborted by the next owner of the partition', async () => {
+      // What `kill -9` leaves behind: records written inside a transaction that never ends.
+      const dangling = records(0, 7).map((r) => ({ ...r, partition: 1 }));
+      const killed = kafkaClient(brokers).producer({ transactionalId: transactionalIdFor('insight-logs', name, sourceTopic, 1), idempotent: true, maxInFlightRequests: 1 });
+      await killed.connect();
+      const tx = await killed.transaction();
+      await tx.send({ topic: topics.audit, messages: dangling.map((r) => ({ key: r.event.resourceId, value: r.json })) });
+      // No commit, no abort, and the connection is simply dropped.
+      await killed.disconnect();
+
+      const next = eosSink();
+      const batch = records(0, 5).map((r) => ({ ...r, partition: 1 }));
+      const outcome = await next.sendAndCommit!(batch, [{ groupId, topic: sourceTopic, partition: 1, offset: '5' }]);
+      assert.equal(outcome.status, 'delivered', outcome.status === 'retryable' ? String(outcome.error.cause ?? outcome.error) : '');
+      const committed = new Set(await readCommittedIds());
+      for (const r of batch) assert.ok(committed.has(idOf(r.event)!));
+      for (const r of dangling) assert.ok(!committed.has(idOf(r.event)!), 'records of the dangling transaction are not visible to read_committed');
+      const everything = await kcat(['-C', '-b', brokers.join(','), '-t', topics.audit, '-o', 'beginning', '-e', '-q', '-X', 'isolation.level=read_uncommitted', '-f', '%s\n']);
+      const uncommittedIds = new Set(everything.split('\n').filter(Boolean).map((l) => idOf(JSON.parse(l))));
+      for (const r of dangling) assert.ok(uncommittedIds.has(idOf(r.event)!), 'they are in the log, aborted');
+    });
+
     test('an instance fenced by a newer owner of the partition reports retryable, and nothing it sent is visible', async () => {
-      const older = sinks[1]!;
+      const older = sinks[1]!; // the restarted sink of the test before last
       const newer = eosSink();
       const batch = records(80, 10);
       assert.equal((await newer.sendAndCommit!(batch, offsetsAfter(batch))).status, 'delivered');
@@ -270,7 +294,7 @@ describe('kafka sink', async () => {
       assert.match(outcome.status === 'retryable' ? outcome.error.message : '', /epoch|fenced/i);
       assert.equal(await committedOffset(), '90');
       const ids = new Set(await readCommittedIds());
-      assert.equal(ids.size, 90);
+      assert.equal(ids.size, 95, '80 + 5 on partition 1 + 10 by the newer owner');
       for (const r of stale) assert.ok(!ids.has(idOf(r.event)!));
     });
   });
