@@ -5,7 +5,7 @@
  * destination needs no restart anywhere.
  */
 import { randomBytes } from 'node:crypto';
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { destinationToJson, parseDestination, type DestinationConfig } from '../config/destinations.js';
 import { InsightLogsError } from '../errors.js';
 import { DESTINATIONS_TOPIC } from '../events/routing.js';
@@ -186,7 +186,7 @@ export class DestinationStore {
   private async write(messages: { key: string; value: string | null }[]): Promise<void> {
     await this.ensure();
     if (!this.producer) {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
       this.producer = producer;
     }
