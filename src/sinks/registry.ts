@@ -5,6 +5,7 @@
 import { InsightLogsError } from '../errors.js';
 import type { SinkType } from './sink.js';
 import { blobSinkType } from './azure-blob/sink.js';
+import { dirSinkType } from './dir/sink.js';
 import { memorySinkType } from './memory/sink.js';
 import { eventHubsSinkType } from './event-hubs/sink.js';
 import { kafkaSinkType } from './kafka/sink.js';
@@ -15,6 +16,7 @@ export type AnySinkType = SinkType<any>;
 export const SINK_TYPES: readonly AnySinkType[] = [
   memorySinkType,
   blobSinkType,
+  dirSinkType,
   eventHubsSinkType,
   kafkaSinkType,
   logAnalyticsSinkType,
