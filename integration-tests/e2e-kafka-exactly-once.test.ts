@@ -2,8 +2,8 @@
  * End to end, Kafka → Kafka in exactly-once mode, through the real CLI:
  *   1. 20,000 events on fresh source topics; a do-nothing kafkajs consumer reads them (the
  *      ceiling), then `insight-logs forward` forwards them (throughput and ratio printed);
- *   2. 20,000 more are published while it runs; the forwarder is killed with SIGKILL three
- *      times in the middle, restarted each time, and runs until the consumer group lag is 0;
+ *   2. 20,000 more are published while it runs; the forwarder is killed with SIGKILL in the
+ *      middle, restarted, and runs until the consumer group lag is 0;
  *   3. the target topics, read with read_committed (kafkajs and kcat), hold every one of the
  *      40,000 events exactly once: zero duplicates, zero missing.
  * Every topic and group is unique to the run and deleted afterwards.
@@ -216,10 +216,11 @@ describe('e2e: Kafka → Kafka exactly-once across kill -9', async () => {
     }
     console.log(`[e2e-kafka-eos] forwarder / do-nothing consumer = ${(forwardRate / baselineRate).toFixed(3)}`);
 
-    // Phase 2: publish while it runs; kill -9 three times at different points of the backlog
-    // (each kill may land inside an open transaction), restarting after each.
+    // Phase 2: publish while it runs; kill -9 in the middle of the backlog and restart. (Each
+    // restart waits for the killed member's session to time out, so one kill keeps this short;
+    // sink-kafka.test.ts aborts a dangling transaction deterministically.)
     const publishing = publish(EVENTS_PER_PHASE, 1000, 20);
-    for (const fraction of [0.2, 0.45, 0.7]) {
+    for (const fraction of [0.25]) {
       const killAfter = EVENTS_PER_PHASE + Math.round(EVENTS_PER_PHASE * fraction);
       let atKill = await progress();
       while (atKill.committed < killAfter) {
@@ -245,7 +246,7 @@ describe('e2e: Kafka → Kafka exactly-once across kill -9', async () => {
     console.log(`[e2e-kafka-eos] read_committed via kcat:    ${JSON.stringify(viaKcat)}`);
     // Evidence the kill hit open transactions: their records stay in the log, aborted, visible only to read_uncommitted.
     const uncommitted = count([...(await readWithKcat(target.audit, 'read_uncommitted')), ...(await readWithKcat(target.operational, 'read_uncommitted'))]);
-    console.log(`[e2e-kafka-eos] read_uncommitted via kcat: ${uncommitted.total} records, ${uncommitted.duplicates} of them written by transactions the kills left open and the restarts aborted`);
+    console.log(`[e2e-kafka-eos] read_uncommitted via kcat: ${uncommitted.total} records, ${uncommitted.duplicates} of them written by transactions the kill left open and the restarts aborted`);
     for (const result of [viaKafkajs, viaKcat]) {
       assert.equal(result.duplicates, 0, 'no duplicates');
       assert.equal(result.missing, 0, 'nothing missing');
