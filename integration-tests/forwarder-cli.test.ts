@@ -8,12 +8,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultSchemaRegistry } from '../src/codec/schema-registry.js';
 import { groupIdFor } from '../src/forwarder/pipeline.js';
-import { apiEventWithId } from './helpers/records.js';
+import { apiEventWithId, idOf } from './helpers/records.js';
 import { createTopics, deleteTopics, kafkaClient, uniqueName } from './helpers/kafka.js';
 import { freePort, getServices, repoRoot } from './helpers/services.js';
 
@@ -23,6 +23,10 @@ let env: NodeJS.ProcessEnv;
 let tmp: string;
 const children: ChildProcess[] = [];
 const cli = () => path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+
+function readdirRecursive(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath ?? e.path, e.name));
+}
 
 function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [cli(), ...args], { env, encoding: 'utf8', timeout: 90_000 });
@@ -89,7 +93,9 @@ test('destinations add, list, remove and apply', { timeout: 120_000 }, () => {
 test('SIGTERM: a spawned forward delivers, reports health, then commits and exits 0', { timeout: 150_000 }, async () => {
   const name = uniqueName('sigterm').toLowerCase();
   const file = path.join(tmp, 'forward.yaml');
-  writeFileSync(file, `destinations:\n  - name: ${name}\n    type: memory\n    delayMs: 1500\n`);
+  const dirName = `${name}-dir`;
+  const outDir = path.join(tmp, 'out');
+  writeFileSync(file, `destinations:\n  - name: ${name}\n    type: memory\n    delayMs: 1500\n  - name: ${dirName}\n    type: dir\n    path: ${JSON.stringify(outDir)}\n`);
   const producer = kafkaClient(brokers).producer();
   await producer.connect();
   const events = Array.from({ length: 200 }, () => apiEventWithId(randomUUID(), { audit: true }));
@@ -105,7 +111,7 @@ test('SIGTERM: a spawned forward delivers, reports health, then commits and exit
 
   const admin = kafkaClient(brokers).admin();
   await admin.connect();
-  const committed = async () => (await admin.fetchOffsets({ groupId: groupIdFor(name), topics: [`${prefix}-audit`] }))
+  const committed = async (destination = name) => (await admin.fetchOffsets({ groupId: groupIdFor(destination), topics: [`${prefix}-audit`] }))
     .flatMap((t) => t.partitions).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
   try {
     const deadline = Date.now() + 90_000;
@@ -130,6 +136,13 @@ test('SIGTERM: a spawned forward delivers, reports health, then commits and exit
     // Everything the process delivered is committed, nothing more.
     assert.equal(await committed(), stoppedLine.delivered);
     assert.ok(Number(stoppedLine.delivered) > 0);
+    // The dir destination: every committed record is in its files (JSON Lines, blob layout).
+    const lines = readdirRecursive(outDir).filter((f) => f.endsWith('.json'))
+      .flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean));
+    const dirCommitted = await committed(dirName);
+    assert.ok(dirCommitted > 0 && lines.length >= dirCommitted, `dir: ${lines.length} lines, ${dirCommitted} committed`);
+    const wanted = new Set(events.map((e) => idOf(e)));
+    assert.ok(lines.every((l) => wanted.has(idOf(JSON.parse(l) as Record<string, unknown>)!)));
     assert.ok(!stderr.includes('AccountKey='), 'no secrets in logs');
   } finally {
     await admin.disconnect();
