@@ -94,7 +94,7 @@ function parseSasl(value: unknown, path: string): KafkaSinkSettings['sasl'] {
   }
   if (typeof username !== 'string' || username === '') throw invalid(`${path}.username`, 'required');
   if (typeof passwordEnv !== 'string' || !ENV_NAME.test(passwordEnv)) {
-    throw invalid(`${path}.passwordEnv`, 'set the name of an environment variable (e.g. MIRROR_KAFKA_PASSWORD), not the secret');
+    throw invalid(`${path}.passwordEnv`, 'set the name of an environment variable (e.g. MIRROR_KAFKA_SECRET), not the secret');
   }
   return Object.freeze({ mechanism: mechanism.toLowerCase() as SaslMechanism, username, passwordEnv });
 }
