@@ -26,13 +26,16 @@ export function parsePositiveInt(value: string, flag: string): number {
   return n;
 }
 
+/** Errors caused by what the user typed or configured: exit code 2. */
+const USAGE_ERRORS: ReadonlySet<string> = new Set(['CONFIG_INVALID', 'EVENT_INVALID', 'INSECURE_SETTING', 'SECRET_MISSING', 'SINK_TYPE_UNKNOWN', 'DESTINATION_UNKNOWN']);
+
 /** Prints one clear line for an error and returns the exit code to use. */
 export function reportError(err: unknown, debug = false): number {
   const message = scrubSecrets(describeError(err));
   process.stderr.write(`insight-logs: ${message}\n`);
   if (debug && err instanceof Error && err.stack) process.stderr.write(scrubSecrets(err.stack) + '\n');
   if (err instanceof InsightLogsError) {
-    if (err.code === 'CONFIG_INVALID' || err.code === 'EVENT_INVALID' || err.code === 'INSECURE_SETTING' || err.code === 'SECRET_MISSING') return EXIT.USAGE;
+    if (USAGE_ERRORS.has(err.code)) return EXIT.USAGE;
     if (err.code === 'KAFKA_UNAVAILABLE' || err.code === 'SINK_UNAVAILABLE') return EXIT.UNAVAILABLE;
   }
   return EXIT.FAILURE;

@@ -58,13 +58,18 @@ destinations:
     rejects('destinations: []\nextra: 1\n', /\(file\)\.extra: unknown key/);
   });
 
+  test('a variable NAME that mentions a password is accepted (only secret-shaped values are refused)', () => {
+    const [dest] = parseDestinationsText('destinations:\n  - name: a\n    type: blob\n    connectionStringEnv: MIRROR_KAFKA_PASSWORD\n', 'f', registry);
+    assert.equal(dest?.settings.connectionStringEnv, 'MIRROR_KAFKA_PASSWORD');
+  });
+
   test('duplicate names are rejected', () => {
     rejects('destinations:\n  - { name: a, type: memory }\n  - { name: a, type: memory }\n', /destinations\[1\]\.name: "a" is already used by destinations\[0\]/);
   });
 
   test('a secret where a variable name is expected is refused without echoing it', () => {
     const secret = 'DefaultEndpointsProtocol=https;AccountName=x;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net';
-    for (const value of [secret, 'Endpoint=sb://x/;SharedAccessKeyName=a;SharedAccessKey=abc', 'https://a.blob.core.windows.net/?sv=1&sig=abc', 'hunter2password']) {
+    for (const value of [secret, 'Endpoint=sb://x/;SharedAccessKeyName=a;SharedAccessKey=abc', 'https://a.blob.core.windows.net/?sv=1&sig=abc', 'password=hunter2', 'Bearer eyJhbGciOiJIUzI1NiJ9']) {
       assert.throws(() => parseDestinationsText(`destinations:\n  - name: a\n    type: blob\n    connectionStringEnv: "${value}"\n`, 'f', registry), (err: Error) => {
         assert.match(err.message, /destinations\[0\]\.connectionStringEnv: set an environment variable name, not the secret/);
         assert.ok(!err.message.includes('c2VjcmV0') && !err.message.includes('abc'), 'the secret must not be echoed');

@@ -23,7 +23,7 @@ export function assertKnownKeys(raw: Record<string, unknown>, allowed: readonly 
 }
 
 /** Shapes that only a credential has: connection-string keys, SAS signatures, passwords. */
-const SECRET_SHAPES = [/AccountKey=/i, /SharedAccessKey=/i, /SharedAccessSignature=/i, /[?&;]?sig=/i, /password/i];
+const SECRET_SHAPES = [/AccountKey=/i, /SharedAccessKey=/i, /SharedAccessSignature=/i, /[?&;]?sig=/i, /(password|pwd)\s*[=:]/i, /Bearer\s+\S/];
 
 export function looksLikeSecret(value: string): boolean {
   return SECRET_SHAPES.some((re) => re.test(value));
