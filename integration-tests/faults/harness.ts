@@ -1,0 +1,294 @@
+/**
+ * What every fault scenario shares: its own source, destinations and dead-letter topics;
+ * a publisher that notes every event in the oracle; spawned `insight-logs forward` processes
+ * (the real CLI, killable with any signal); consumer-group progress; cleanup of all of it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { defaultSchemaRegistry } from '../../src/codec/schema-registry.js';
+import { parseDestination } from '../../src/config/destinations.js';
+import { DestinationStore } from '../../src/destinations/store.js';
+import { kindOf, type InsightEvent } from '../../src/events/types.js';
+import { groupIdFor } from '../../src/forwarder/pipeline.js';
+import { createKafka, kafkaSettingsFromEnv } from '../../src/kafka/client.js';
+import { createTopics, deleteTopics, kafkaClient, uniqueName } from '../helpers/kafka.js';
+import { Oracle } from '../helpers/oracle.js';
+import { apiEventWithId, workflowEventWithId } from '../helpers/records.js';
+import { repoRoot } from '../helpers/services.js';
+
+export const LONG = process.env.FAULTS_LONG === '1';
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Fault scenarios pick their moments at random; the seed is printed so a run can be reasoned about. */
+export const random = (min: number, max: number): number => min + Math.random() * (max - min);
+
+/** Event `i` of a scenario: a third audit, a third operational API calls, a third workflow events, over `instances` resources. */
+export function eventFor(i: number, instances = 6): InsightEvent {
+  const id = randomUUID();
+  const instance = `FAULT-INSTANCE-${i % instances}`;
+  if (i % 3 === 0) return apiEventWithId(id, { audit: true, instance });
+  if (i % 3 === 1) return apiEventWithId(id, { audit: false, instance });
+  return workflowEventWithId(id, { instance });
+}
+
+export interface ForwardProcess {
+  readonly child: ChildProcess;
+  /** The last 64 KiB of stdout + stderr (everything when `keepAll`). */
+  output(): string;
+  /** Resolves with the metrics port once the process printed it. */
+  metricsPort: Promise<number>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends `signal` and waits for the exit (SIGKILL after `graceMs`). */
+  stop(signal: NodeJS.Signals, graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  healthz(): Promise<{ status: number; body: string }>;
+}
+
+export const cliMain = (): string => path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+
+/** Spawns the real CLI (`node dist/src/cli/main.js …`). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv, options: { keepAll?: boolean } = {}): ForwardProcess {
+  const child = spawn(process.execPath, [cliMain(), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (d: Buffer): void => {
+    output += d.toString();
+    if (!options.keepAll && output.length > 65_536) output = output.slice(-65_536);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })));
+  const metricsPort = new Promise<number>((resolve, reject) => {
+    const look = (): void => {
+      const m = /metrics on http:\/\/[^:]+:(\d+)\//.exec(output);
+      if (m) {
+        child.stderr!.off('data', look);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stderr!.on('data', look);
+    void exited.then(({ code, signal }) => reject(new Error(`forward exited (${code ?? signal}) before serving metrics:\n${output.slice(-4000)}`)));
+  });
+  metricsPort.catch(() => undefined);
+  return {
+    child,
+    output: () => output,
+    metricsPort,
+    exited,
+    async stop(signal, graceMs = 45_000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        const result = await exited;
+        clearTimeout(timer);
+        return result;
+      }
+      return exited;
+    },
+    async healthz() {
+      const port = await metricsPort;
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(5000) });
+      return { status: res.status, body: await res.text() };
+    },
+  };
+}
+
+export interface FaultRunOptions {
+  brokers: string[];
+  partitions?: number;
+  instances?: number;
+}
+
+/** One scenario's topics, oracle, publisher and processes. */
+export class FaultRun {
+  readonly base: string;
+  readonly topics: { audit: string; operational: string; destinations: string; deadLetter: string };
+  readonly oracle: Oracle;
+  readonly kafka: Kafka;
+  private admin: Admin | undefined;
+  private producer: Producer | undefined;
+  private readonly processes = new Set<ForwardProcess>();
+  private readonly extraTopics = new Set<string>();
+  private readonly destinations = new Set<string>();
+  private published = 0;
+
+  constructor(readonly scenario: string, readonly options: FaultRunOptions) {
+    this.base = uniqueName(`fault-${scenario}`);
+    this.topics = {
+      audit: `${this.base}-audit`,
+      operational: `${this.base}-operational`,
+      destinations: `${this.base}-destinations`,
+      deadLetter: `${this.base}-deadletter`,
+    };
+    this.oracle = new Oracle(scenario);
+    this.kafka = kafkaClient(options.brokers);
+  }
+
+  get brokers(): string[] {
+    return this.options.brokers;
+  }
+
+  async setup(): Promise<void> {
+    await createTopics(this.brokers, [this.topics.audit, this.topics.operational], this.options.partitions ?? 3);
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+  }
+
+  /** A topic (or hub, container…) name of this run; Kafka topics named here are deleted at the end. */
+  name(suffix: string, kafkaTopic = false): string {
+    const n = `${this.base}-${suffix}`;
+    if (kafkaTopic) this.extraTopics.add(n);
+    return n;
+  }
+
+  /** The CLI environment: this run's own topics, plus `extra`. */
+  env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      KAFKA_BROKERS: this.brokers.join(','),
+      INSIGHT_LOGS_AUDIT_TOPIC: this.topics.audit,
+      INSIGHT_LOGS_OPERATIONAL_TOPIC: this.topics.operational,
+      INSIGHT_LOGS_DESTINATIONS_TOPIC: this.topics.destinations,
+      INSIGHT_LOGS_DEADLETTER_TOPIC: this.topics.deadLetter,
+      LOG_LEVEL: 'warn',
+      ...extra,
+    };
+  }
+
+  /** Writes destinations to this run's destinations topic (validated like the CLI does). */
+  async addDestinations(raws: Record<string, unknown>[]): Promise<void> {
+    const configs = raws.map((raw, i) => parseDestination(raw, `destinations[${i}]`));
+    const store = new DestinationStore({ kafka: createKafka(kafkaSettingsFromEnv({ KAFKA_BROKERS: this.brokers.join(',') })), topic: this.topics.destinations });
+    try {
+      await store.apply(configs);
+    } finally {
+      await store.close();
+    }
+    for (const c of configs) this.destinations.add(c.name);
+  }
+
+  spawnForwarder(extraEnv: NodeJS.ProcessEnv = {}, args: string[] = []): ForwardProcess {
+    const p = spawnCli(['forward', '--metrics-port', '0', ...args], this.env(extraEnv));
+    this.processes.add(p);
+    void p.exited.then(() => this.processes.delete(p));
+    return p;
+  }
+
+  private async producerReady(): Promise<Producer> {
+    if (!this.producer) {
+      this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await this.producer.connect();
+    }
+    return this.producer;
+  }
+
+  /** Publishes `n` events (noted in the oracle once acknowledged), `perSend` at a time. */
+  async publish(n: number, options: { perSend?: number; pauseMs?: number } = {}): Promise<void> {
+    const producer = await this.producerReady();
+    const registry = defaultSchemaRegistry();
+    const perSend = options.perSend ?? 200;
+    for (let sent = 0; sent < n; sent += perSend) {
+      const events = Array.from({ length: Math.min(perSend, n - sent) }, () => eventFor(this.published++, this.options.instances));
+      const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
+      for (const e of events) {
+        const topic = e.category === 'Audit' ? this.topics.audit : this.topics.operational;
+        const list = byTopic.get(topic) ?? [];
+        list.push({ key: e.resourceId, value: registry.encode(kindOf(e), e), headers: { kind: kindOf(e) } });
+        byTopic.set(topic, list);
+      }
+      try {
+        await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      } catch (err) {
+        for (const e of events) this.oracle.noteUncertain(e);
+        throw err;
+      }
+      for (const e of events) this.oracle.note(e);
+      if (options.pauseMs) await sleep(options.pauseMs);
+    }
+  }
+
+  /** Publishes in the background at about `perSecond` until stopped; resolves the count. */
+  publishContinuously(perSecond: number): { stop(): Promise<number> } {
+    let running = true;
+    const perSend = Math.max(1, Math.round(perSecond / 10));
+    const loop = (async () => {
+      let n = 0;
+      while (running) {
+        await this.publish(perSend);
+        n += perSend;
+        await sleep(100);
+      }
+      return n;
+    })();
+    return {
+      async stop() {
+        running = false;
+        return loop;
+      },
+    };
+  }
+
+  /** Source records not yet committed by `destination`'s consumer group. */
+  async lag(destination: string): Promise<number> {
+    const admin = this.admin!;
+    let lag = 0;
+    for (const topic of [this.topics.audit, this.topics.operational]) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const [committed] = await admin.fetchOffsets({ groupId: groupIdFor(destination), topics: [topic] });
+      for (const end of ends) {
+        const c = committed?.partitions.find((p) => p.partition === end.partition);
+        lag += Number(end.high) - Math.max(0, Number(c?.offset ?? -1));
+      }
+    }
+    return lag;
+  }
+
+  async committed(destination: string): Promise<number> {
+    const admin = this.admin!;
+    let total = 0;
+    for (const topic of [this.topics.audit, this.topics.operational]) {
+      const [committed] = await admin.fetchOffsets({ groupId: groupIdFor(destination), topics: [topic] });
+      for (const p of committed?.partitions ?? []) total += Math.max(0, Number(p.offset));
+    }
+    return total;
+  }
+
+  /** Waits until `destination`'s group committed more than `since` records. */
+  async waitForProgress(destination: string, since: number, timeoutMs: number, alive?: ForwardProcess): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = await this.committed(destination);
+      if (now > since) return now;
+      if (alive && (alive.child.exitCode !== null || alive.child.signalCode !== null)) throw new Error(`forwarder exited:\n${alive.output().slice(-4000)}`);
+      if (Date.now() > deadline) throw new Error(`${destination}: no commit past ${since} within ${timeoutMs} ms`);
+      await sleep(100);
+    }
+  }
+
+  /** Waits until every destination's group committed everything; fails early when `alive` processes all exited. */
+  async waitForLagZero(destinations: string[], timeoutMs: number, alive: ForwardProcess[] = []): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const lags = await Promise.all(destinations.map((d) => this.lag(d)));
+      if (lags.every((l) => l === 0)) return;
+      if (alive.length && alive.every((p) => p.child.exitCode !== null || p.child.signalCode !== null)) {
+        throw new Error(`every forwarder exited with lag ${lags.join('/')}:\n${alive[0]!.output().slice(-4000)}`);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`lag still ${destinations.map((d, i) => `${d}=${lags[i]}`).join(', ')} after ${timeoutMs} ms:\n${alive[0]?.output().slice(-4000) ?? ''}`);
+      }
+      await sleep(250);
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    for (const p of [...this.processes]) await p.stop('SIGKILL');
+    await this.producer?.disconnect().catch(() => undefined);
+    if (this.admin) {
+      await this.admin.deleteGroups([...this.destinations].map(groupIdFor)).catch(() => undefined);
+      await this.admin.disconnect().catch(() => undefined);
+    }
+    await deleteTopics(this.brokers, [...Object.values(this.topics), ...this.extraTopics]).catch(() => undefined);
+  }
+}
