@@ -87,12 +87,21 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
 };
 
-/** kafkajs logs through our pino logger (its INFO chatter goes to debug). */
+/**
+ * kafkajs messages that are expected in our set-up and say nothing actionable: we bound the
+ * idempotent producer's retries on purpose (and retire a producer after a give-up), and
+ * back-to-back transactions briefly meet CONCURRENT_TRANSACTIONS, which kafkajs retries.
+ */
+const EXPECTED_NOISE = [/Limiting retries for the idempotent producer/, /CONCURRENT_TRANSACTIONS|The producer attempted to update a transaction while another concurrent operation/];
+
+/** kafkajs logs through our pino logger (its INFO chatter and expected noise go to debug). */
 function pinoLogCreator(logger: Logger): logCreator {
   return () => ({ level, log }) => {
     const { message, ...extra } = log as { message: string } & Record<string, unknown>;
     delete extra.timestamp; delete extra.logger;
-    const target = LEVELS[level] === 'info' ? 'debug' : (LEVELS[level] ?? 'debug');
+    const text = String(message) + (typeof extra.error === 'string' ? ` ${extra.error}` : '');
+    const noise = EXPECTED_NOISE.some((re) => re.test(text));
+    const target = noise || LEVELS[level] === 'info' ? 'debug' : (LEVELS[level] ?? 'debug');
     logger[target]({ kafkajs: extra }, scrubSecrets(String(message)));
   };
 }
@@ -106,7 +115,7 @@ export function createKafka(settings: KafkaSettings, logger: Logger = silentLogg
     connectionTimeout: settings.connectionTimeoutInMs,
     requestTimeout: settings.requestTimeoutInMs,
     logLevel: logLevel.WARN,
-    logCreator: pinoLogCreator(logger.child({ component: 'kafkajs' })),
+    logCreator: pinoLogCreator(logger.child({ lib: 'kafkajs' })),
     ...(settings.sasl ? { sasl: settings.sasl as SASLOptions } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
   };

@@ -90,27 +90,6 @@ function sendRetry(deliveryTimeoutInMs: number): { retries: number; initialRetry
   return { retries, initialRetryTime, maxRetryTime };
 }
 
-/**
- * kafkajs warns on every idempotent producer with bounded retries; we bound them on purpose
- * and retire the producer after a give-up (see the header), so that one warning is noise.
- */
-function withoutBoundedRetryWarning(logger: Logger): Logger {
-  return new Proxy(logger, {
-    get(target, prop, receiver) {
-      if (prop === 'child') {
-        return (bindings: Record<string, unknown>) => withoutBoundedRetryWarning(target.child(bindings));
-      }
-      if (prop === 'warn') {
-        return (...args: unknown[]) => {
-          if (args.some((a) => typeof a === 'string' && a.includes('Limiting retries for the idempotent producer'))) return;
-          (target.warn as (...a: unknown[]) => void).apply(target, args);
-        };
-      }
-      return Reflect.get(target, prop, receiver) as unknown;
-    },
-  });
-}
-
 export class EventProducer {
   private readonly settings: KafkaSettings;
   private readonly logger: Logger;
@@ -139,7 +118,7 @@ export class EventProducer {
     this.logger = (options.logger ?? silentLogger).child({ component: 'producer' });
     this.registry = options.registry ?? defaultSchemaRegistry();
     this.onError = options.onError;
-    this.kafka = createKafka(this.settings, withoutBoundedRetryWarning(this.logger), { retry: CLUSTER_RETRY });
+    this.kafka = createKafka(this.settings, this.logger, { retry: CLUSTER_RETRY });
   }
 
   /** Connects now (otherwise the first publish does). Rejects KAFKA_UNAVAILABLE when no broker answers. */
