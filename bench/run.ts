@@ -1,0 +1,198 @@
+/**
+ * `npm run bench`: the forwarder against its ceilings and a peer on the same machine, broker
+ * and topic. Settings (env): BENCH_EVENTS (1,000,000), BENCH_RUNS (3), BENCH_PARTITIONS (3),
+ * BENCH_LATENCY_SECONDS (30), BENCH_LATENCY_RATE (10,000), BENCH_SOAK_SECONDS (600; 60 quick),
+ * BENCH_SOAK_RATE (10,000), BENCH_KEEP=1 keeps the scratch folder. `--quick` (or BENCH_QUICK=1):
+ * 100,000 events, 1 run. `--only a,b` runs some scenarios: ceilings, forwarder, rsyslog,
+ * producer, latency, soak. Writes bench/results/<date>.json and rewrites bench/RESULTS.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from '../integration-tests/helpers/services.js';
+import { javaConsumerPerf, kafkajsDoNothing } from './scenarios/ceilings.js';
+import { DESTINATION_KINDS, runForwarder } from './scenarios/forwarder.js';
+import { measureLatency, type LatencyResult } from './scenarios/latency.js';
+import { emitCost, publishThroughput, type EmitCost } from './scenarios/producer.js';
+import { rsyslogMissing, runRsyslog } from './scenarios/rsyslog.js';
+import { soak, type SoakResult } from './scenarios/soak.js';
+import type { Throughput } from './lib/context.js';
+import { load1, machineInfo } from './lib/machine.js';
+import { renderResults, type BenchReport, type Row } from './lib/report.js';
+import { openSession } from './lib/session.js';
+import { median } from './lib/stats.js';
+
+const SCENARIOS = ['ceilings', 'forwarder', 'rsyslog', 'producer', 'latency', 'soak'] as const;
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replaceAll('_', '').replaceAll(',', ''));
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, got "${raw}"`);
+  return n;
+}
+
+function parseArgs(argv: string[]): { quick: boolean; only: Set<string> } {
+  const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+  const i = argv.indexOf('--only');
+  const only = new Set(i >= 0 ? (argv[i + 1] ?? '').split(',').filter(Boolean) : SCENARIOS);
+  for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`);
+  return { quick, only };
+}
+
+const log = (m: string): void => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`); };
+
+async function main(): Promise<void> {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const events = intEnv('BENCH_EVENTS', quick ? 100_000 : 1_000_000);
+  const runs = quick ? 1 : intEnv('BENCH_RUNS', 3);
+  const partitions = intEnv('BENCH_PARTITIONS', 3);
+  const latencySeconds = intEnv('BENCH_LATENCY_SECONDS', 30);
+  const latencyRate = intEnv('BENCH_LATENCY_RATE', 10_000);
+  const soakSeconds = intEnv('BENCH_SOAK_SECONDS', quick ? 60 : 600);
+  const soakRate = intEnv('BENCH_SOAK_RATE', 10_000);
+  const machine = machineInfo();
+  const startedAt = new Date();
+  log(`${quick ? 'quick' : 'full'} run: ${events} events, ${runs} run(s); ${machine.cores} cores, ${machine.ramGiB} GiB, node ${machine.node}, kafka ${machine.kafka}, load ${machine.loadAtStart}`);
+
+  const session = await openSession({ events, partitions, log });
+  const { ctx } = session;
+  const samples = new Map<string, { group: string; runs: Throughput[]; error?: string; note?: string }>();
+  const loads: number[] = [];
+  const record = async (group: string, name: string, work: () => Promise<Throughput>, note?: string): Promise<void> => {
+    const entry = samples.get(name) ?? { group, runs: [] };
+    samples.set(name, entry);
+    if (note) entry.note = note;
+    if (entry.error) return;
+    try {
+      loads.push(load1());
+      const t = await work();
+      entry.runs.push(t);
+      log(`  ${name}: ${Math.round(t.eventsPerSec)} events/s (${(t.ms / 1000).toFixed(1)} s${t.peakRssMiB ? `, peak RSS ${t.peakRssMiB.toFixed(0)} MiB` : ''})`);
+    } catch (err) {
+      entry.error = (err as Error).message;
+      log(`  ${name}: FAILED ${entry.error}`);
+    }
+  };
+
+  let rsyslogProblem: string | undefined;
+  if (only.has('rsyslog')) {
+    rsyslogProblem = await rsyslogMissing(ctx.workDir);
+    if (rsyslogProblem) log(`rsyslog skipped: ${rsyslogProblem}`);
+  }
+  const emitRuns: EmitCost[] = [];
+  const publishRuns: Throughput[] = [];
+  let latency: LatencyResult | undefined;
+  let soakResult: SoakResult | undefined;
+  const errors: Record<string, string> = {};
+
+  try {
+    // Repetitions outside, scenarios inside: a burst of load from other users hits every row alike.
+    for (let rep = 1; rep <= runs; rep++) {
+      log(`run ${rep}/${runs}`);
+      if (only.has('ceilings')) {
+        await record('ceiling', 'kafka-consumer-perf-test (Java)', () => javaConsumerPerf(ctx), 'from consumer start, JVM start-up excluded');
+        await record('ceiling', 'kafkajs consumer, does nothing', () => kafkajsDoNothing(ctx));
+      }
+      if (only.has('forwarder')) {
+        for (const kind of DESTINATION_KINDS) {
+          const note = kind === 'eventhubs' ? 'to the project\'s test double (child process)' : kind === 'blob' ? 'to Azurite' : undefined;
+          await record('forwarder', `forwarder → ${kind}`, () => runForwarder(ctx, kind, rep), note);
+        }
+      }
+      if (only.has('rsyslog') && !rsyslogProblem) {
+        await record('peer', 'rsyslog imkafka → omfile', () => runRsyslog(ctx, 'file', rep), 'no Avro decoding: passes bytes through');
+        await record('peer', 'rsyslog imkafka → omkafka', () => runRsyslog(ctx, 'kafka', rep), 'no Avro decoding: passes bytes through');
+      }
+      if (only.has('producer')) {
+        try {
+          emitRuns.push(await emitCost(ctx, Math.min(50_000, events)));
+          const p = await publishThroughput(ctx, Math.max(20_000, Math.round(events / 5)));
+          publishRuns.push({ ms: p.ms, eventsPerSec: p.eventsPerSec, mbPerSec: (p.eventsPerSec * ctx.avroBytesPerEvent) / 1e6 });
+          log(`  producer: emit ${emitRuns.at(-1)!.emitMicros.toFixed(2)} µs vs pino ${emitRuns.at(-1)!.pinoMicros.toFixed(2)} µs; publish ${Math.round(p.eventsPerSec)} events/s`);
+        } catch (err) {
+          errors.producer = (err as Error).message;
+          log(`  producer: FAILED ${errors.producer}`);
+        }
+      }
+    }
+    if (only.has('latency')) {
+      log(`latency: ${latencyRate}/s for ${latencySeconds} s`);
+      try {
+        latency = await measureLatency(ctx, latencyRate, latencySeconds);
+        log(`  blob p50 ${latency.blob.p50Ms.toFixed(0)} ms p99 ${latency.blob.p99Ms.toFixed(0)} ms; dir p50 ${latency.dir.p50Ms.toFixed(0)} ms p99 ${latency.dir.p99Ms.toFixed(0)} ms`);
+      } catch (err) {
+        errors.latency = (err as Error).message;
+        log(`  latency: FAILED ${errors.latency}`);
+      }
+    }
+    if (only.has('soak')) {
+      log(`soak: ${soakRate}/s for ${soakSeconds} s`);
+      try {
+        soakResult = await soak(ctx, soakRate, soakSeconds);
+        log(`  RSS start ${soakResult.rssStartMiB.toFixed(0)} / middle ${soakResult.rssMiddleMiB.toFixed(0)} / end ${soakResult.rssEndMiB.toFixed(0)} MiB, slope ${soakResult.slopeMiBPerMin.toFixed(2)} MiB/min`);
+      } catch (err) {
+        errors.soak = (err as Error).message;
+        log(`  soak: FAILED ${errors.soak}`);
+      }
+    }
+  } finally {
+    await session.close().catch((err: unknown) => log(`cleanup failed: ${String(err)}`));
+  }
+
+  const ceiling = samples.get('kafkajs consumer, does nothing');
+  const ceilingRate = ceiling?.runs.length ? median(ceiling.runs.map((r) => r.eventsPerSec)) : undefined;
+  const javaRows = samples.get('kafka-consumer-perf-test (Java)');
+  const javaRate = javaRows?.runs.length ? median(javaRows.runs.map((r) => r.eventsPerSec)) : undefined;
+  const rows: Row[] = [...samples].map(([name, s]) => {
+    const eps = median(s.runs.map((r) => r.eventsPerSec));
+    const peaks = s.runs.map((r) => r.peakRssMiB).filter((v): v is number => v !== undefined);
+    return {
+      group: s.group,
+      name,
+      runs: s.runs.length,
+      eventsPerSec: eps,
+      mbPerSec: median(s.runs.map((r) => r.mbPerSec)),
+      seconds: median(s.runs.map((r) => r.ms / 1000)),
+      startupSeconds: median(s.runs.map((r) => (r.startupMs ?? Number.NaN) / 1000).filter((v) => Number.isFinite(v))),
+      ...(peaks.length ? { peakRssMiB: Math.max(...peaks) } : {}),
+      ...(ceilingRate ? { vsKafkajs: eps / ceilingRate } : {}),
+      ...(javaRate ? { vsJava: eps / javaRate } : {}),
+      ...(s.error ? { error: s.error } : {}),
+      ...(s.note ? { note: s.note } : {}),
+    };
+  });
+  if (rsyslogProblem) errors.rsyslog = rsyslogProblem;
+  const report: BenchReport = {
+    date: startedAt.toISOString(),
+    mode: quick ? 'quick' : 'full',
+    events, runs, partitions,
+    machine: { ...machine, loadDuring: { min: Math.min(...loads), max: Math.max(...loads), median: median(loads) }, loadAtEnd: load1() },
+    sizes: { avroBytesPerEvent: ctx.avroBytesPerEvent, jsonBytesPerEvent: ctx.jsonBytesPerEvent },
+    preload: { eventsPerSec: session.preload.eventsPerSec, seconds: session.preload.ms / 1000 },
+    rows,
+    ...(emitRuns.length ? { producer: {
+      emitMicros: median(emitRuns.map((e) => e.emitMicros)),
+      pinoMicros: median(emitRuns.map((e) => e.pinoMicros)),
+      emitVsPino: median(emitRuns.map((e) => e.ratio)),
+      emitsPerRun: emitRuns[0]!.emits,
+      publishEventsPerSec: median(publishRuns.map((p) => p.eventsPerSec)),
+      publishMbPerSec: median(publishRuns.map((p) => p.mbPerSec)),
+    } } : {}),
+    ...(latency ? { latency } : {}),
+    ...(soakResult ? { soak: soakResult } : {}),
+    errors,
+  };
+  const root = repoRoot();
+  mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
+  const jsonFile = path.join(root, 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}-${report.mode}.json`);
+  writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  const { table, markdown } = renderResults(report, path.join(root, 'bench', 'what-changed.md'));
+  writeFileSync(path.join(root, 'bench', 'RESULTS.md'), markdown);
+  process.stdout.write(`${table}\n`);
+  log(`wrote ${path.relative(root, jsonFile)} and bench/RESULTS.md`);
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

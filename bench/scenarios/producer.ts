@@ -1,0 +1,69 @@
+/**
+ * The producer SDK as a service sees it:
+ *   - cost of one `emit` on the caller's event loop (Avro encoding, routing, queueing; the
+ *     delivery happens later and is excluded), against one pino log line to /dev/null
+ *     measured in the same process and run;
+ *   - publish throughput: events/s acknowledged by Kafka (acks=all, idempotent).
+ */
+import pino from 'pino';
+import { deleteTopics, uniqueName } from '../../integration-tests/helpers/kafka.js';
+import { EventProducer } from '../../src/producer/event-producer.js';
+import type { InsightEvent } from '../../src/events/types.js';
+import type { BenchContext } from '../lib/context.js';
+import { benchEvent } from '../lib/events.js';
+import { benchKafkaSettings, createBenchTopics } from '../lib/kafka.js';
+import { publishEvents, type PublishResult } from '../lib/preload.js';
+
+export interface EmitCost { emitMicros: number; pinoMicros: number; ratio: number; emits: number }
+
+const WARMUP = 2_000;
+
+function timeLoop(n: number, body: (i: number) => void): number {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) body(i);
+  return Number(process.hrtime.bigint() - start) / 1000 / n;
+}
+
+export async function emitCost(ctx: BenchContext, emits: number): Promise<EmitCost> {
+  const topic = uniqueName('bench-emit');
+  await createBenchTopics(ctx.brokers, [topic], ctx.partitions);
+  const events: InsightEvent[] = Array.from({ length: emits + WARMUP }, (_, i) => benchEvent(i, ctx.runId));
+  const producer = new EventProducer({
+    kafka: benchKafkaSettings(ctx.brokers, ctx.runId),
+    topics: { audit: topic, operational: topic },
+    maxQueueSize: emits + WARMUP + 1,
+    maxBatchSize: 1000,
+    deliveryTimeoutInMs: 120_000,
+    onError: (err) => { throw err; },
+  });
+  const logger = pino(pino.destination('/dev/null'));
+  try {
+    await producer.connect();
+    // Warm up both paths (JIT, first connection) before timing.
+    for (let i = 0; i < WARMUP; i++) producer.emit(events[i]!);
+    for (let i = 0; i < WARMUP; i++) logger.info({ method: 'GET', path: '/api/x', status: 200, durationMs: i }, 'request completed');
+    await producer.flush();
+    const emitMicros = timeLoop(emits, (i) => producer.emit(events[WARMUP + i]!));
+    const pinoMicros = timeLoop(emits, (i) => {
+      const e = events[WARMUP + i] as { operationName: string; durationMs?: number; resultSignature?: string; uri?: string };
+      logger.info({ operationName: e.operationName, status: e.resultSignature, durationMs: e.durationMs, uri: e.uri }, 'request completed');
+    });
+    await producer.flush();
+    const stats = producer.stats();
+    if (stats.failed > 0) throw new Error(`${stats.failed} emits failed`);
+    return { emitMicros, pinoMicros, ratio: emitMicros / pinoMicros, emits };
+  } finally {
+    await producer.close();
+    await deleteTopics(ctx.brokers, [topic]).catch(() => undefined);
+  }
+}
+
+export async function publishThroughput(ctx: BenchContext, count: number): Promise<PublishResult> {
+  const topic = uniqueName('bench-publish');
+  await createBenchTopics(ctx.brokers, [topic], ctx.partitions);
+  try {
+    return await publishEvents(ctx.brokers, topic, ctx.runId, count);
+  } finally {
+    await deleteTopics(ctx.brokers, [topic]).catch(() => undefined);
+  }
+}
