@@ -253,8 +253,13 @@ case "$cmd" in
   env)
     print_env
     ;;
+  fetch)
+    ensure_java
+    fetch_kafka_jars
+    log "Kafka jars ready in $KAFKA_LIBS"
+    ;;
   *)
-    echo "usage: bash scripts/services.sh up|down|status|env" >&2
+    echo "usage: bash scripts/services.sh up|down|status|env|fetch" >&2
     exit 2
     ;;
 esac
