@@ -1,3 +1,4 @@
+/* global fetch */
 // Waits until a URL answers 200, polling every 2 s, or fails after a deadline.
 // Used by the init service for the Event Hubs emulator, whose image has no shell or curl
 // for a compose healthcheck of its own.
@@ -19,7 +20,7 @@ while (Date.now() < deadline) {
     }
     last = `HTTP ${res.status}`;
   } catch (err) {
-    last = err.cause?.code ?? err.message;
+    last = err.cause?.code ?? err.cause?.message ?? err.message;
   }
   await new Promise((resolve) => setTimeout(resolve, 2000));
 }
