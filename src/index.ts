@@ -32,3 +32,11 @@ export { memoryStore } from './sinks/memory/store.js';
 export { logAnalyticsSinkType, LogAnalyticsSink } from './sinks/log-analytics/sink.js';
 export type { LogAnalyticsSinkSettings } from './sinks/log-analytics/config.js';
 export { toRow as logAnalyticsRowFor, rowToEvent as eventFromLogAnalyticsRow, type LogAnalyticsRow } from './sinks/log-analytics/request-builder.js';
+/** The `blob` destination (Azure Storage append blobs in Azure Monitor's layout) and its settings. */
+export { blobSinkType, BlobSink } from './sinks/azure-blob/sink.js';
+export type { BlobSinkSettings } from './sinks/azure-blob/config.js';
+/** The `dir` destination (the blob layout under a local folder). */
+export { dirSinkType, DirSink } from './sinks/dir/sink.js';
+export type { DirSinkSettings } from './sinks/dir/config.js';
+/** Blob/dir layout: the blob name of a record and the resourceId path check. */
+export { blobNameFor, resourceIdPathProblem } from './sinks/layout/path.js';
