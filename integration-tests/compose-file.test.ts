@@ -12,7 +12,9 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { commandModules } from '../src/cli/commands/index.js';
 import { parseDestinationsText } from '../src/config/destinations.js';
 import { CATEGORY_NAMES, topicFor } from '../src/events/routing.js';
 import { parseBlobSettings } from '../src/sinks/azure-blob/config.js';
@@ -463,6 +465,33 @@ describe('docker-compose.yml, Dockerfile and docker/ agree with the code', () =>
     assert.equal(parsed.length, known.length);
     const missing = entries.filter((d) => !registry.has(String(d.type))).map((d) => String(d.type));
     if (missing.length) t.diagnostic(`not validated yet, no sink registered for: ${missing.join(', ')}`);
+  });
+
+  test('the commands and flags the compose file and init.sh run exist in the CLI', (t) => {
+    const program = new Command('insight-logs');
+    for (const module of commandModules) module.register(program);
+    const find = (words: string[]): Command | undefined =>
+      words.reduce<Command | undefined>((cmd, word) => cmd?.commands.find((c) => c.name() === word), program);
+    const initScript = readFileSync(join(root, 'docker/init.sh'), 'utf8');
+    const invocations: [string, string[]][] = [
+      ...appServices(stack).filter(([, s]) => !s.entrypoint && s.command).map(([name, s]): [string, string[]] => [name, s.command!]),
+      ...[...initScript.matchAll(/main\.js ([^\n]+)/g)].map((m): [string, string[]] => ['docker/init.sh', m[1]!.trim().split(/\s+/)]),
+    ];
+    assert.ok(invocations.length >= 4, 'forwarder, simulator and the two init commands');
+    const notYet: string[] = [];
+    for (const [where, args] of invocations) {
+      const words = args.filter((a) => !a.startsWith('-'));
+      // The longest prefix of words that names a (sub)command.
+      let cmd: Command | undefined;
+      for (let n = words.length; n > 0 && !cmd; n--) cmd = find(words.slice(0, n));
+      if (!cmd) { notYet.push(`${where}: ${args.join(' ')}`); continue; }
+      for (const flag of args.filter((a) => a.startsWith('--'))) {
+        assert.ok(cmd.options.some((o) => o.long === flag.split('=')[0]), `${where}: ${cmd.name()} has no option ${flag}`);
+      }
+    }
+    // simulate is being written in parallel; report rather than fail until it is registered.
+    if (notYet.length) t.diagnostic(`commands not registered yet: ${notYet.join('; ')}`);
+    assert.ok(notYet.length < invocations.length, 'at least the existing commands were checked');
   });
 });
 
