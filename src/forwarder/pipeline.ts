@@ -191,13 +191,19 @@ export class DestinationPipeline {
 
     const good: SinkRecord[] = [];
     const bad: DeadLetter[] = [];
-    const notForUs: string[] = [];
     for (const message of batch.messages) {
       const source = { topic, partition, offset: message.offset };
       const result = decodeMessage(this.options.schemas, message.value, source);
       if (!result.ok) bad.push(this.deadLetterOf(message, source, result.code, result.reason));
-      // A record on a topic of ours whose own category this destination does not take.
-      else if (!this.options.config.categories.includes(categoryName(result.record.event.category))) notForUs.push(message.offset);
+      // A record on a topic of ours whose own (recomputed) category this destination does not
+      // take: the producer put it on the wrong topic. A destination taking only the other
+      // category never reads this topic, so skipping it here would lose it (an audit event on
+      // the operational topic): dead-letter it instead.
+      else if (!this.options.config.categories.includes(categoryName(result.record.event.category))) {
+        const category = result.record.event.category;
+        bad.push(this.deadLetterOf(message, source, 'EVENT_INVALID',
+          `a ${category} record arrived on topic ${topic}; destination ${this.name} takes only ${this.options.config.categories.join(', ')} and a destination taking ${category} does not read this topic`));
+      }
       else good.push(result.record);
     }
 
@@ -206,7 +212,6 @@ export class DestinationPipeline {
         await this.deadLetterNow(bad, payload);
         tracker.markDone(topic, partition, bad.map((d) => d.source.offset));
       }
-      tracker.markDone(topic, partition, notForUs);
       await this.commit(tracker, topic, partition, payload);
 
       for (const chunk of chunkRecords(good, this.options.chunkLimits)) {
