@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 import { defaultSchemaRegistry } from '../../src/codec/schema-registry.js';
 import { parseDestination } from '../../src/config/destinations.js';
 import { DestinationStore } from '../../src/destinations/store.js';
@@ -109,7 +109,8 @@ export class FaultRun {
   private producer: Producer | undefined;
   private readonly processes = new Set<ForwardProcess>();
   private readonly extraTopics = new Set<string>();
-  private readonly destinations = new Set<string>();
+  /** Destination name → the source topics its group reads. */
+  private readonly destinations = new Map<string, string[]>();
   private published = 0;
 
   constructor(readonly scenario: string, readonly options: FaultRunOptions) {
@@ -151,7 +152,7 @@ export class FaultRun {
       INSIGHT_LOGS_OPERATIONAL_TOPIC: this.topics.operational,
       INSIGHT_LOGS_DESTINATIONS_TOPIC: this.topics.destinations,
       INSIGHT_LOGS_DEADLETTER_TOPIC: this.topics.deadLetter,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.FAULT_LOG_LEVEL ?? 'warn',
       ...extra,
     };
   }
@@ -165,7 +166,7 @@ export class FaultRun {
     } finally {
       await store.close();
     }
-    for (const c of configs) this.destinations.add(c.name);
+    for (const c of configs) this.destinations.set(c.name, c.categories.map((cat) => this.topics[cat]));
   }
 
   spawnForwarder(extraEnv: NodeJS.ProcessEnv = {}, args: string[] = []): ForwardProcess {
@@ -208,6 +209,16 @@ export class FaultRun {
     }
   }
 
+  /**
+   * Sends prepared messages in one request, in order; the events in `good` are noted in the
+   * oracle once Kafka acknowledged them.
+   */
+  async sendRaw(topicMessages: { topic: string; messages: Message[] }[], good: InsightEvent[] = []): Promise<void> {
+    const producer = await this.producerReady();
+    await producer.sendBatch({ acks: -1, topicMessages });
+    for (const e of good) this.oracle.note(e);
+  }
+
   /** Publishes in the background at about `perSecond` until stopped; resolves the count. */
   publishContinuously(perSecond: number): { stop(): Promise<number> } {
     let running = true;
@@ -233,7 +244,7 @@ export class FaultRun {
   async lag(destination: string): Promise<number> {
     const admin = this.admin!;
     let lag = 0;
-    for (const topic of [this.topics.audit, this.topics.operational]) {
+    for (const topic of this.destinations.get(destination) ?? [this.topics.audit, this.topics.operational]) {
       const ends = await admin.fetchTopicOffsets(topic);
       const [committed] = await admin.fetchOffsets({ groupId: groupIdFor(destination), topics: [topic] });
       for (const end of ends) {
@@ -286,7 +297,7 @@ export class FaultRun {
     for (const p of [...this.processes]) await p.stop('SIGKILL');
     await this.producer?.disconnect().catch(() => undefined);
     if (this.admin) {
-      await this.admin.deleteGroups([...this.destinations].map(groupIdFor)).catch(() => undefined);
+      await this.admin.deleteGroups([...this.destinations.keys()].map(groupIdFor)).catch(() => undefined);
       await this.admin.disconnect().catch(() => undefined);
     }
     await deleteTopics(this.brokers, [...Object.values(this.topics), ...this.extraTopics]).catch(() => undefined);

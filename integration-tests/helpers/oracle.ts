@@ -52,6 +52,8 @@ export interface OracleReport {
   unexpected: number;
   /** Up to 10 missing ids, for the failure message. */
   missingSample: string[];
+  /** Up to 5 unexpected records (JSON, cut to 300 characters), for the failure message. */
+  unexpectedSample: string[];
 }
 
 export class Oracle {
@@ -92,6 +94,7 @@ export class Oracle {
     const seen = new Map<string, number>();
     let delivered = 0;
     let unexpected = 0;
+    const unexpectedSample: string[] = [];
     let outOfOrder = 0;
     for (const stream of streams) {
       const highest = new Map<string, number>();
@@ -99,7 +102,10 @@ export class Oracle {
         const id = idOf(record);
         const known = id ? expected.get(id) : undefined;
         if (!id || !known) {
-          if (!id || !this.uncertain.has(id)) unexpected++;
+          if (!id || !this.uncertain.has(id)) {
+            unexpected++;
+            if (unexpectedSample.length < 5) unexpectedSample.push(`${stream.name}: ${JSON.stringify(record).slice(0, 300)}`);
+          }
           continue;
         }
         delivered++;
@@ -123,6 +129,7 @@ export class Oracle {
       outOfOrder,
       unexpected,
       missingSample: missingIds.slice(0, 10),
+      unexpectedSample,
     };
   }
 }
@@ -143,8 +150,15 @@ export function printReport(report: OracleReport): void {
 export async function readKafkaStreams(brokers: string[], topics: readonly string[]): Promise<DeliveredStream[]> {
   const streams: DeliveredStream[] = [];
   for (const topic of topics) {
-    const { stdout } = await execFileP('kcat', ['-C', '-b', brokers.join(','), '-t', topic, '-o', 'beginning', '-e', '-q',
-      '-X', 'isolation.level=read_committed', '-f', '%p\t%s\n'], { timeout: 120_000, maxBuffer: 512 << 20 });
+    let stdout: string;
+    try {
+      ({ stdout } = await execFileP('kcat', ['-C', '-b', brokers.join(','), '-t', topic, '-o', 'beginning', '-e', '-q',
+        '-X', 'isolation.level=read_committed', '-f', '%p\t%s\n'], { timeout: 120_000, maxBuffer: 512 << 20 }));
+    } catch (err) {
+      // A topic nothing was ever written to does not exist: it holds nothing.
+      if (/Unknown topic or partition/.test(String((err as { stderr?: string }).stderr))) continue;
+      throw err;
+    }
     const byPartition = new Map<string, Record<string, unknown>[]>();
     for (const line of stdout.split('\n')) {
       if (!line) continue;
