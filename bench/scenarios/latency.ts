@@ -94,12 +94,13 @@ export async function measureLatency(ctx: BenchContext, rate: number, seconds: n
       if (!(await container.exists())) continue;
       for await (const blob of container.listBlobsFlat()) {
         const length = blob.properties.contentLength ?? 0;
-        const state = blobState.get(blob.name) ?? { offset: 0, rest: '' };
+        const key = `${c}/${blob.name}`;
+        const state = blobState.get(key) ?? { offset: 0, rest: '' };
         if (length <= state.offset) continue;
         const body = await container.getBlobClient(blob.name).downloadToBuffer(state.offset, length - state.offset);
         state.rest = onBlob(state.rest + body.toString('utf8'), now());
         state.offset = length;
-        blobState.set(blob.name, state);
+        blobState.set(key, state);
       }
     }
   };
@@ -121,7 +122,16 @@ export async function measureLatency(ctx: BenchContext, rate: number, seconds: n
   };
 
   let stopTails = false;
-  const blobLoop = (async () => { while (!stopTails) { await tailBlobs().catch(() => undefined); await new Promise((r) => setTimeout(r, 250)); } })();
+  let tailError = '';
+  const blobLoop = (async () => {
+    while (!stopTails) {
+      await tailBlobs().catch((err: unknown) => {
+        const message = (err as Error).message;
+        if (message !== tailError) ctx.log(`  blob tail: ${(tailError = message)}`);
+      });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
   const dirLoop = (async () => { while (!stopTails) { tailDir(); await new Promise((r) => setTimeout(r, 100)); } })();
   let published = 0;
   try {
