@@ -1,0 +1,48 @@
+/** `insight-logs topics ensure`: create the project's topics when missing (idempotent). */
+import type { Command } from 'commander';
+import { DEFAULT_PARTITIONS, ensureTopics, replicationFactorFromEnv } from '../../kafka/topics.js';
+import { parseDuration, parsePositiveInt } from '../common.js';
+import { asKafkaUnavailable, cliKafka, cliKafkaSettings, cliLogger, withDeadline } from '../kafka-cli.js';
+
+interface EnsureFlags { partitions?: string; replicationFactor?: string; retention?: string }
+
+async function ensure(flags: EnsureFlags): Promise<void> {
+  // Validate every flag before connecting anywhere.
+  const partitions = flags.partitions === undefined ? DEFAULT_PARTITIONS : parsePositiveInt(flags.partitions, '--partitions');
+  const replicationFactor = flags.replicationFactor === undefined ? replicationFactorFromEnv() : parsePositiveInt(flags.replicationFactor, '--replication-factor');
+  const retentionMs = flags.retention === undefined ? undefined : parseDuration(flags.retention, '--retention');
+  const settings = cliKafkaSettings();
+  const logger = cliLogger();
+  const admin = cliKafka(settings, logger).admin();
+  try {
+    await withDeadline(admin.connect(), 15_000, settings, 'connecting');
+    const result = await ensureTopics(admin, { partitions, replicationFactor, ...(retentionMs === undefined ? {} : { retentionMs }), logger });
+    for (const t of result.topics) {
+      process.stdout.write(`${t.status === 'created' ? 'created' : 'exists '}  ${t.topic}  (${t.partitions} partition${t.partitions === 1 ? '' : 's'})\n`);
+      if (t.warning) process.stderr.write(`warning: ${t.warning}\n`);
+    }
+    process.stdout.write(`${result.created.length} created, ${result.existed.length} already existed\n`);
+  } catch (err) {
+    throw asKafkaUnavailable(err, settings);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+export function register(program: Command): void {
+  const topics = program.command('topics').description('manage the Kafka topics insight-logs uses');
+  topics
+    .command('ensure')
+    .description('create insight-logs-audit, -operational, -deadletter (N partitions) and -destinations (1, compacted) when missing')
+    .option('--partitions <n>', `partitions of the audit, operational and dead-letter topics (default ${DEFAULT_PARTITIONS})`)
+    .option('--replication-factor <n>', 'replication factor of new topics (default KAFKA_REPLICATION_FACTOR or 1)')
+    .option('--retention <duration>', 'retention of the event topics, e.g. 7d (default: the broker\'s)')
+    .addHelpText('after', `
+Existing topics are left as they are; one with fewer partitions than asked is reported, never changed.
+
+Examples:
+  $ insight-logs topics ensure
+  $ insight-logs topics ensure --partitions 12 --replication-factor 3
+  $ KAFKA_BROKERS=kafka-1:9092,kafka-2:9092 insight-logs topics ensure --retention 7d`)
+    .action(ensure);
+}

@@ -1,0 +1,124 @@
+/**
+ * Creates the project's topics when missing: the two category topics and the dead-letter
+ * topic with N partitions, and the destinations topic with one compacted partition (it is a
+ * keyed table of destination definitions, latest value wins). Idempotent: existing topics are
+ * left alone, and a topic with fewer partitions than asked is reported, never shrunk or grown
+ * behind the operator's back (adding partitions changes key → partition mapping).
+ */
+import type { Admin, ITopicConfig } from 'kafkajs';
+import { InsightLogsError } from '../errors.js';
+import { AUDIT_TOPIC, DEADLETTER_TOPIC, DESTINATIONS_TOPIC, OPERATIONAL_TOPIC } from '../events/routing.js';
+import { silentLogger, type Logger } from '../logging.js';
+import { createKafka, type KafkaSettings } from './client.js';
+
+export interface EnsureTopicsOptions {
+  /** Partitions of the audit, operational and dead-letter topics (default 3). */
+  partitions?: number;
+  /** Default: env KAFKA_REPLICATION_FACTOR, else 1. */
+  replicationFactor?: number;
+  /** `retention.ms` of the audit, operational and dead-letter topics; broker default when unset. */
+  retentionMs?: number;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface TopicPlan {
+  topic: string;
+  partitions: number;
+  configEntries: { name: string; value: string }[];
+}
+
+export interface TopicOutcome {
+  topic: string;
+  status: 'created' | 'existed';
+  /** Partitions the topic has now. */
+  partitions: number;
+  /** Partitions asked for. */
+  wantedPartitions: number;
+  /** Set when an existing topic has fewer partitions than asked (left as is). */
+  warning?: string;
+}
+
+export interface EnsureTopicsResult {
+  topics: TopicOutcome[];
+  created: string[];
+  existed: string[];
+}
+
+export const DEFAULT_PARTITIONS = 3;
+
+export function replicationFactorFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.KAFKA_REPLICATION_FACTOR?.trim();
+  if (!raw) return 1;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 32) {
+    throw new InsightLogsError('CONFIG_INVALID', `KAFKA_REPLICATION_FACTOR: "${raw}" is not a replication factor (1-32)`);
+  }
+  return n;
+}
+
+/** What the project needs on the cluster; pure so it can be tested and printed. */
+export function topicPlan(options: Pick<EnsureTopicsOptions, 'partitions' | 'retentionMs'> = {}): TopicPlan[] {
+  const partitions = options.partitions ?? DEFAULT_PARTITIONS;
+  if (!Number.isSafeInteger(partitions) || partitions < 1) {
+    throw new InsightLogsError('CONFIG_INVALID', `partitions: ${partitions} is not a positive whole number`);
+  }
+  const retention = options.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(options.retentionMs) }];
+  return [
+    { topic: AUDIT_TOPIC, partitions, configEntries: retention },
+    { topic: OPERATIONAL_TOPIC, partitions, configEntries: retention },
+    { topic: DEADLETTER_TOPIC, partitions, configEntries: retention },
+    { topic: DESTINATIONS_TOPIC, partitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+  ];
+}
+
+function isAdmin(target: Admin | KafkaSettings): target is Admin {
+  return typeof (target as Admin).createTopics === 'function';
+}
+
+/**
+ * Ensures the four topics exist. Pass a connected `Admin` (it stays connected) or settings
+ * (a short-lived admin is created and disconnected).
+ */
+export async function ensureTopics(target: Admin | KafkaSettings, options: EnsureTopicsOptions = {}): Promise<EnsureTopicsResult> {
+  const logger = options.logger ?? silentLogger;
+  const replicationFactor = options.replicationFactor ?? replicationFactorFromEnv(options.env);
+  const plan = topicPlan(options);
+  const ownAdmin = isAdmin(target) ? undefined : createKafka(target, logger).admin();
+  const admin = ownAdmin ?? (target as Admin);
+  if (ownAdmin) await ownAdmin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing: ITopicConfig[] = plan
+      .filter((p) => !existing.has(p.topic))
+      .map((p) => ({ topic: p.topic, numPartitions: p.partitions, replicationFactor, configEntries: p.configEntries }));
+    const created = new Set<string>();
+    if (missing.length > 0) {
+      try {
+        await admin.createTopics({ topics: missing, waitForLeaders: true });
+      } catch (err) {
+        // Another process may have created some of them meanwhile: that is success too.
+        if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+      }
+      for (const t of missing) created.add(t.topic);
+    }
+    const metadata = await admin.fetchTopicMetadata({ topics: plan.map((p) => p.topic) });
+    const partitionsOf = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
+    const topics = plan.map((p): TopicOutcome => {
+      const partitions = partitionsOf.get(p.topic) ?? 0;
+      const outcome: TopicOutcome = { topic: p.topic, status: created.has(p.topic) ? 'created' : 'existed', partitions, wantedPartitions: p.partitions };
+      if (partitions < p.partitions) {
+        outcome.warning = `${p.topic} has ${partitions} partition(s), fewer than the ${p.partitions} asked; left as is (add partitions with kafka-topics --alter if you mean it)`;
+        logger.warn({ topic: p.topic, partitions, wanted: p.partitions }, 'topic has fewer partitions than asked');
+      }
+      return outcome;
+    });
+    return {
+      topics,
+      created: topics.filter((t) => t.status === 'created').map((t) => t.topic),
+      existed: topics.filter((t) => t.status === 'existed').map((t) => t.topic),
+    };
+  } finally {
+    if (ownAdmin) await ownAdmin.disconnect();
+  }
+}
