@@ -2,12 +2,14 @@
 import type { Command } from 'commander';
 import * as destinations from './destinations.js';
 import * as forward from './forward.js';
+import * as emit from './emit.js';
 import * as tail from './tail.js';
 import * as topics from './topics.js';
 
 export const commandModules: { register(program: Command): void }[] = [
   topics,
   tail,
+  emit,
   forward,
   destinations,
 ];
