@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { buildApiEvent, buildWorkflowEvent } from '../../events/builders.js';
 import { toSinkRecord } from '../../forwarder/sink-record.js';
 import type { SinkRecord } from '../sink.js';
-import { groupBySourcePartition, groupByTopic, splitInHalves, toMessage, transactionalIdFor, withoutCommitted } from './request-builder.js';
+import { groupBySourcePartition, groupByTopic, piecesOf, splitInHalves, toMessage, transactionalIdFor, withoutCommitted } from './request-builder.js';
 
 const RID = '/SUBSCRIPTIONS/0F1E2D3C-1111-2222-3333-444455556666/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.D365CUSTOMERINSIGHTS/INSTANCES/I1';
 const topics = { audit: 'mirror-audit', operational: 'mirror-operational' };
@@ -65,4 +65,14 @@ test('withoutCommitted skips records and offsets an earlier owner already commit
   assert.equal(done.records.length, 0);
   assert.equal(done.offsets.length, 0, 'never move the group backwards or commit the same offset again');
   assert.equal(withoutCommitted(w!, undefined), w);
+});
+
+test('piecesOf keeps order and stays under the byte target; a large record travels alone', () => {
+  const records = Array.from({ length: 50 }, (_, i) => api('GET', i));
+  const size = records[0]!.json.length + records[0]!.event.resourceId.length;
+  const pieces = piecesOf(records, size * 10);
+  assert.deepEqual(pieces.flat().map((r) => r.offset), records.map((r) => r.offset));
+  for (const p of pieces) assert.ok(p.reduce((n, r) => n + r.json.length + r.event.resourceId.length, 0) <= size * 12);
+  assert.ok(pieces.length >= 4);
+  assert.deepEqual(piecesOf(records.slice(0, 2), 1).map((p) => p.length), [1, 1]);
 });

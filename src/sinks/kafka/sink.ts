@@ -12,7 +12,7 @@ import { scrubSecrets } from '../../logging.js';
 import type { HealthResult, OffsetCommit, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
 import { classifyKafkaError } from './classify.js';
 import { parseKafkaSinkSettings, type KafkaSinkSettings } from './config.js';
-import { groupBySourcePartition, groupByTopic, splitInHalves, toMessage, transactionalIdFor, withoutCommitted, type PartitionWork } from './request-builder.js';
+import { groupBySourcePartition, groupByTopic, piecesOf, splitInHalves, toMessage, transactionalIdFor, withoutCommitted, type PartitionWork } from './request-builder.js';
 import { KafkaService } from './service.js';
 
 /** Resolves the SASL password from the environment variable the settings name (never stored in settings). */
@@ -60,7 +60,7 @@ export class KafkaSink implements Sink {
     if (options.abortSignal?.aborted) return this.retryable(new InsightLogsError('ABORTED', 'send aborted'));
     const rejected: RejectedRecord[] = [];
     try {
-      await this.deliver(batch, rejected);
+      for (const piece of piecesOf(batch)) await this.deliver(piece, rejected);
       return rejected.length > 0 ? { status: 'delivered', rejected } : { status: 'delivered' };
     } catch (error) {
       return this.retryable(error);
