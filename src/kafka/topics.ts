@@ -7,6 +7,7 @@
  */
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { InsightLogsError } from '../errors.js';
+import type { TopicNames } from '../config/topic-names.js';
 import { AUDIT_TOPIC, DEADLETTER_TOPIC, DESTINATIONS_TOPIC, OPERATIONAL_TOPIC } from '../events/routing.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { createKafka, type KafkaSettings } from './client.js';
@@ -18,6 +19,8 @@ export interface EnsureTopicsOptions {
   replicationFactor?: number;
   /** `retention.ms` of the audit, operational and dead-letter topics; broker default when unset. */
   retentionMs?: number;
+  /** Topic names (default the design's; see `topicNamesFromEnv` for INSIGHT_LOGS_*_TOPIC). */
+  names?: TopicNames;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
 }
@@ -58,17 +61,18 @@ export function replicationFactorFromEnv(env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** What the project needs on the cluster; pure so it can be tested and printed. */
-export function topicPlan(options: Pick<EnsureTopicsOptions, 'partitions' | 'retentionMs'> = {}): TopicPlan[] {
+export function topicPlan(options: Pick<EnsureTopicsOptions, 'partitions' | 'retentionMs' | 'names'> = {}): TopicPlan[] {
+  const names = options.names ?? { audit: AUDIT_TOPIC, operational: OPERATIONAL_TOPIC, deadLetter: DEADLETTER_TOPIC, destinations: DESTINATIONS_TOPIC };
   const partitions = options.partitions ?? DEFAULT_PARTITIONS;
   if (!Number.isSafeInteger(partitions) || partitions < 1) {
     throw new InsightLogsError('CONFIG_INVALID', `partitions: ${partitions} is not a positive whole number`);
   }
   const retention = options.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(options.retentionMs) }];
   return [
-    { topic: AUDIT_TOPIC, partitions, configEntries: retention },
-    { topic: OPERATIONAL_TOPIC, partitions, configEntries: retention },
-    { topic: DEADLETTER_TOPIC, partitions, configEntries: retention },
-    { topic: DESTINATIONS_TOPIC, partitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    { topic: names.audit, partitions, configEntries: retention },
+    { topic: names.operational, partitions, configEntries: retention },
+    { topic: names.deadLetter, partitions, configEntries: retention },
+    { topic: names.destinations, partitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
   ];
 }
 

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { InsightLogsError } from '../../errors.js';
 import { buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from '../../events/builders.js';
 import { OPERATION_TYPES, isOperationType } from '../../events/operation-types.js';
-import { topicFor } from '../../events/routing.js';
+import { topicNamesFromEnv } from '../../config/topic-names.js';
 import {
   LEVELS, WORKFLOW_RESULT_TYPES, WORKFLOW_STATUSES, WORKFLOW_SUBMISSION_KINDS, WORKFLOW_TYPES, kindOf,
   type Identity, type InsightEvent, type Level,
@@ -77,7 +77,9 @@ function build<T>(make: () => T): T {
 
 async function publishOne(event: InsightEvent, json: boolean): Promise<void> {
   const settings = cliKafkaSettings();
-  const producer = new EventProducer({ kafka: settings, logger: cliLogger(), lingerInMs: 0, deliveryTimeoutInMs: 10_000 });
+  const names = topicNamesFromEnv();
+  const topics = { audit: names.audit, operational: names.operational };
+  const producer = new EventProducer({ kafka: settings, logger: cliLogger(), topics, lingerInMs: 0, deliveryTimeoutInMs: 10_000 });
   try {
     await withDeadline(producer.connect(), 15_000, settings, 'connecting');
     await producer.publish(event);
@@ -85,7 +87,7 @@ async function publishOne(event: InsightEvent, json: boolean): Promise<void> {
     await producer.close();
   }
   if (json) process.stdout.write(JSON.stringify(event) + '\n');
-  else process.stdout.write(`published ${kindOf(event)} ${event.operationName} (${event.category}) to ${topicFor(event.category)}\n`);
+  else process.stdout.write(`published ${kindOf(event)} ${event.operationName} (${event.category}) to ${event.category === 'Audit' ? topics.audit : topics.operational}\n`);
 }
 
 interface ApiFlags {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import * as destinations from './destinations.js';
 import * as forward from './forward.js';
 import * as emit from './emit.js';
+import * as simulate from './simulate.js';
 import * as tail from './tail.js';
 import * as topics from './topics.js';
 
@@ -10,6 +11,7 @@ export const commandModules: { register(program: Command): void }[] = [
   topics,
   tail,
   emit,
+  simulate,
   forward,
   destinations,
 ];

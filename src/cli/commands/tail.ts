@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { defaultSchemaRegistry } from '../../codec/schema-registry.js';
 import { InsightLogsError } from '../../errors.js';
-import { AUDIT_TOPIC, OPERATIONAL_TOPIC } from '../../events/routing.js';
+import { topicNamesFromEnv } from '../../config/topic-names.js';
 import { parseFilters } from '../../tail/filter.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../tail/format.js';
 import { runTail } from '../../tail/tail.js';
@@ -19,11 +19,12 @@ interface TailFlags {
   groupId?: string;
 }
 
-const TOPICS_OF: Record<string, string[]> = {
-  audit: [AUDIT_TOPIC],
-  operational: [OPERATIONAL_TOPIC],
-  all: [AUDIT_TOPIC, OPERATIONAL_TOPIC],
-};
+/** Topics of a --category value (INSIGHT_LOGS_AUDIT_TOPIC / _OPERATIONAL_TOPIC override the names). */
+function topicsOf(category: string): string[] | undefined {
+  const names = topicNamesFromEnv();
+  const byCategory: Record<string, string[]> = { audit: [names.audit], operational: [names.operational], all: [names.audit, names.operational] };
+  return byCategory[category.toLowerCase()];
+}
 
 /** `15m` (that long ago) or an ISO 8601 time. */
 export function parseSince(value: string, now = Date.now()): number {
@@ -40,7 +41,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 async function tail(flags: TailFlags): Promise<void> {
-  const topics = TOPICS_OF[flags.category.toLowerCase()];
+  const topics = topicsOf(flags.category);
   if (!topics) throw new InsightLogsError('CONFIG_INVALID', `--category: "${flags.category}" is not one of audit, operational, all`);
   if (!(OUTPUT_FORMATS as readonly string[]).includes(flags.output)) {
     throw new InsightLogsError('CONFIG_INVALID', `--output: "${flags.output}" is not one of ${OUTPUT_FORMATS.join(', ')}`);

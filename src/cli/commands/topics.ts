@@ -1,5 +1,6 @@
 /** `insight-logs topics ensure`: create the project's topics when missing (idempotent). */
 import type { Command } from 'commander';
+import { topicNamesFromEnv } from '../../config/topic-names.js';
 import { DEFAULT_PARTITIONS, ensureTopics, replicationFactorFromEnv } from '../../kafka/topics.js';
 import { parseDuration, parsePositiveInt } from '../common.js';
 import { asKafkaUnavailable, cliKafka, cliKafkaSettings, cliLogger, withDeadline } from '../kafka-cli.js';
@@ -11,12 +12,13 @@ async function ensure(flags: EnsureFlags): Promise<void> {
   const partitions = flags.partitions === undefined ? DEFAULT_PARTITIONS : parsePositiveInt(flags.partitions, '--partitions');
   const replicationFactor = flags.replicationFactor === undefined ? replicationFactorFromEnv() : parsePositiveInt(flags.replicationFactor, '--replication-factor');
   const retentionMs = flags.retention === undefined ? undefined : parseDuration(flags.retention, '--retention');
+  const names = topicNamesFromEnv();
   const settings = cliKafkaSettings();
   const logger = cliLogger();
   const admin = cliKafka(settings, logger).admin();
   try {
     await withDeadline(admin.connect(), 15_000, settings, 'connecting');
-    const result = await ensureTopics(admin, { partitions, replicationFactor, ...(retentionMs === undefined ? {} : { retentionMs }), logger });
+    const result = await ensureTopics(admin, { names, partitions, replicationFactor, ...(retentionMs === undefined ? {} : { retentionMs }), logger });
     for (const t of result.topics) {
       process.stdout.write(`${t.status === 'created' ? 'created' : 'exists '}  ${t.topic}  (${t.partitions} partition${t.partitions === 1 ? '' : 's'})\n`);
       if (t.warning) process.stderr.write(`warning: ${t.warning}\n`);
@@ -38,6 +40,8 @@ export function register(program: Command): void {
     .option('--replication-factor <n>', 'replication factor of new topics (default KAFKA_REPLICATION_FACTOR or 1)')
     .option('--retention <duration>', 'retention of the event topics, e.g. 7d (default: the broker\'s)')
     .addHelpText('after', `
+Topic names can be changed with INSIGHT_LOGS_AUDIT_TOPIC, INSIGHT_LOGS_OPERATIONAL_TOPIC,
+INSIGHT_LOGS_DEADLETTER_TOPIC and INSIGHT_LOGS_DESTINATIONS_TOPIC.
 Existing topics are left as they are; one with fewer partitions than asked is reported, never changed.
 
 Examples:
