@@ -23,6 +23,7 @@ import { defaultSinkRegistry, type SinkRegistry } from '../sinks/registry.js';
 import type { RetryOptions } from '../sinks/retry.js';
 import { DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunking.js';
 import { DeadLetterWriter } from './dead-letter.js';
+import { DEFAULT_GROUP_SESSION, type GroupSession } from './group-session.js';
 import { DestinationPipeline, type PipelineStats } from './pipeline.js';
 
 export interface ForwarderOptions {
@@ -50,6 +51,8 @@ export interface ForwarderOptions {
   fromBeginning?: boolean;
   /** How often consumer lag is refreshed (default 15 s). */
   lagIntervalMs?: number;
+  /** Consumer group session timeout and heartbeat (default 10 s / 3 s; see group-session.ts). */
+  groupSession?: GroupSession;
 }
 
 /** Crashes within this window that make /healthz fail. */
@@ -230,6 +233,7 @@ export class Forwarder {
         retry: { initialDelayInMs: 500, maxDelayInMs: 30_000, ...this.options.retry },
         fromBeginning: this.options.fromBeginning ?? true,
         onFatalCrash: (error) => this.onFatalCrash(config, error),
+        groupSession: this.options.groupSession ?? DEFAULT_GROUP_SESSION,
       });
       this.pipelines.set(config.name, pipeline);
       await pipeline.start();

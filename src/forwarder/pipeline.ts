@@ -17,6 +17,7 @@ import type { OffsetCommit, SendOutcome, Sink, SinkRecord } from '../sinks/sink.
 import { chunkRecords, type ChunkLimits } from './chunking.js';
 import type { DeadLetter, DeadLetterWriter } from './dead-letter.js';
 import { decodeMessage } from './decode.js';
+import type { GroupSession } from './group-session.js';
 import { OffsetTracker } from './offset-tracker.js';
 
 export const GROUP_PREFIX = 'insight-logs-forwarder.';
@@ -54,6 +55,8 @@ export interface PipelineOptions {
   fromBeginning: boolean;
   /** Called when kafkajs gives up on the consumer (it will not restart by itself). */
   onFatalCrash: (error: Error) => void;
+  /** Session timeout and heartbeat of the consumer group (how fast a dead member's partitions move). */
+  groupSession: GroupSession;
 }
 
 type Delivery = 'done' | 'abandoned';
@@ -94,6 +97,8 @@ export class DestinationPipeline {
       maxWaitTimeInMs: 500,
       // Bounded fetches keep a chunk's memory and a stop's wait small.
       maxBytesPerPartition: 4 * 1024 * 1024,
+      sessionTimeout: options.groupSession.sessionTimeoutMs,
+      heartbeatInterval: options.groupSession.heartbeatIntervalMs,
     });
     const { events } = this.consumer;
     this.removeListeners.push(

@@ -9,6 +9,7 @@ import { topicNamesFromEnv } from '../../config/topic-names.js';
 import { DestinationStore } from '../../destinations/store.js';
 import { InsightLogsError } from '../../errors.js';
 import { Forwarder } from '../../forwarder/forwarder.js';
+import { groupSessionFromEnv } from '../../forwarder/group-session.js';
 import { createKafka, kafkaSettingsFromEnv } from '../../kafka/client.js';
 import { createLogger } from '../../logging.js';
 import { parseDuration } from '../common.js';
@@ -32,6 +33,7 @@ async function forward(flags: ForwardFlags): Promise<void> {
   const stopTimeoutMs = parseDuration(flags.stopTimeout, '--stop-timeout');
   const settings = kafkaSettingsFromEnv();
   const names = topicNamesFromEnv();
+  const groupSession = groupSessionFromEnv();
   const logger = createLogger();
   // The file is validated completely before anything connects.
   const fromFile = flags.destinationsFile ? await loadDestinationsFile(flags.destinationsFile) : undefined;
@@ -55,6 +57,7 @@ async function forward(flags: ForwardFlags): Promise<void> {
     topics: { audit: names.audit, operational: names.operational },
     deadLetterTopic: names.deadLetter,
     destinationsTopic: names.destinations,
+    groupSession,
   });
   let signalled: NodeJS.Signals | undefined;
   const stopped = new Promise<void>((resolve) => {
@@ -94,7 +97,8 @@ export function register(program: Command): void {
     .option('--stop-timeout <duration>', 'how long a shutdown waits for in-flight chunks', '30s')
     .addHelpText('after', `
 Destinations come from the destinations topic (see: insight-logs destinations); changes apply
-without a restart. Kafka settings: KAFKA_BROKERS and the other KAFKA_* variables.
+without a restart. Kafka settings: KAFKA_BROKERS and the other KAFKA_* variables. INSIGHT_LOGS_SESSION_TIMEOUT_MS
+(default 10000, 6000-1800000): how long a dead forwarder holds its partitions.
 
 Examples:
   $ insight-logs forward
