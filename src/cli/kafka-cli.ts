@@ -23,7 +23,7 @@ export function cliKafka(settings: KafkaSettings, logger: Logger): Kafka {
 
 /** The command's logger on stderr; silent unless LOG_LEVEL is set, so stdout/stderr stay readable. */
 export function cliLogger(env: NodeJS.ProcessEnv = process.env): Logger {
-  return createLogger({ level: env.LOG_LEVEL ?? 'silent' });
+  return createLogger({ level: env.LOG_LEVEL || 'silent' });
 }
 
 const CONNECTION_ERRORS = new Set([
