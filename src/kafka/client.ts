@@ -72,14 +72,35 @@ export function kafkaSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, overr
   return settings;
 }
 
-/** Refuses TLS verification off and SASL PLAIN over plaintext unless allowInsecure is set. */
-export function assertSecureEnough(settings: Pick<KafkaSettings, 'ssl' | 'sslRejectUnauthorized' | 'sasl' | 'allowInsecure'>, path = 'kafka'): void {
+/** How the settings being checked are named where the user set them, for error messages. */
+export interface SecuritySettingNames {
+  sslRejectUnauthorized: string;
+  saslMechanism: string;
+  /** How to say "I mean it", e.g. `set allowInsecure: true`. */
+  allow: string;
+}
+
+const ENV_NAMES: SecuritySettingNames = {
+  sslRejectUnauthorized: 'KAFKA_SSL_REJECT_UNAUTHORIZED',
+  saslMechanism: 'KAFKA_SASL_MECHANISM',
+  allow: 'set KAFKA_ALLOW_INSECURE=true',
+};
+
+/**
+ * Refuses TLS verification off (even with TLS itself off: the setting says "trust anyone")
+ * and SASL PLAIN over plaintext, unless allowInsecure is set. One rule for the forwarder's own
+ * connection and for Kafka destinations; the error names the setting that switched it off.
+ */
+export function assertSecureEnough(
+  settings: { ssl: boolean; sslRejectUnauthorized: boolean; sasl?: { mechanism: string } | undefined; allowInsecure: boolean },
+  names: SecuritySettingNames = ENV_NAMES,
+): void {
   if (settings.allowInsecure) return;
-  if (settings.ssl && !settings.sslRejectUnauthorized) {
-    throw new InsightLogsError('INSECURE_SETTING', `${path}: TLS certificate verification is off; set allowInsecure (KAFKA_ALLOW_INSECURE=true) if you really mean it`);
+  if (!settings.sslRejectUnauthorized) {
+    throw new InsightLogsError('INSECURE_SETTING', `${names.sslRejectUnauthorized}: TLS certificate verification is off; ${names.allow} if you really mean it`);
   }
   if (settings.sasl?.mechanism === 'plain' && !settings.ssl) {
-    throw new InsightLogsError('INSECURE_SETTING', `${path}: SASL PLAIN without TLS sends the password in clear; enable TLS or set allowInsecure (KAFKA_ALLOW_INSECURE=true)`);
+    throw new InsightLogsError('INSECURE_SETTING', `${names.saslMechanism}: SASL PLAIN without TLS sends the password in clear; enable TLS, or ${names.allow} if you really mean it`);
   }
 }
 

@@ -63,6 +63,8 @@ test('a password is refused: only the name of an environment variable is accepte
 
 test('insecure settings need allowInsecure, and the error names the setting', () => {
   failsWith({ brokers: ['h:1'], ssl: true, sslRejectUnauthorized: false }, 'INSECURE_SETTING', `${P}.sslRejectUnauthorized`);
+  // Verification off is a stated wish to trust anyone, refused even while TLS itself is off.
+  failsWith({ brokers: ['h:1'], sslRejectUnauthorized: false }, 'INSECURE_SETTING', `${P}.sslRejectUnauthorized`);
   failsWith({ brokers: ['h:1'], sasl: { mechanism: 'plain', username: 'u', passwordEnv: 'PW' } }, 'INSECURE_SETTING', `${P}.sasl.mechanism`);
   assert.equal(parseKafkaSinkSettings({ brokers: ['h:1'], ssl: true, sslRejectUnauthorized: false, allowInsecure: true }, P).sslRejectUnauthorized, false);
   assert.equal(parseKafkaSinkSettings({ brokers: ['h:1'], sasl: { mechanism: 'plain', username: 'u', passwordEnv: 'PW' }, allowInsecure: true }, P).sasl?.mechanism, 'plain');

@@ -4,7 +4,7 @@
  * referenced by environment variable name only; the password itself is never stored here.
  */
 import { InsightLogsError } from '../../errors.js';
-import { parseBrokers } from '../../kafka/client.js';
+import { assertSecureEnough, parseBrokers } from '../../kafka/client.js';
 import { topicFor, type CategoryName } from '../../events/routing.js';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
@@ -99,20 +99,6 @@ function parseSasl(value: unknown, path: string): KafkaSinkSettings['sasl'] {
   return Object.freeze({ mechanism: mechanism.toLowerCase() as SaslMechanism, username, passwordEnv });
 }
 
-/**
- * Transport security is on by default; switching it off is refused unless `allowInsecure`
- * says so, with the error naming the setting that switched it off.
- */
-function assertSecure(settings: Pick<KafkaSinkSettings, 'ssl' | 'sslRejectUnauthorized' | 'sasl' | 'allowInsecure'>, path: string): void {
-  if (settings.allowInsecure) return;
-  if (settings.ssl && !settings.sslRejectUnauthorized) {
-    throw new InsightLogsError('INSECURE_SETTING', `${path}.sslRejectUnauthorized: TLS certificate verification is off; set allowInsecure: true if you really mean it`);
-  }
-  if (settings.sasl?.mechanism === 'plain' && !settings.ssl) {
-    throw new InsightLogsError('INSECURE_SETTING', `${path}.sasl.mechanism: SASL PLAIN without TLS sends the password in clear; set ssl: true, or allowInsecure: true if you really mean it`);
-  }
-}
-
 export function parseKafkaSinkSettings(raw: Record<string, unknown>, path: string): KafkaSinkSettings {
   rejectUnknownKeys(raw, KEYS, path);
   if (raw.brokers === undefined) throw invalid(`${path}.brokers`, 'required: the target cluster, e.g. [127.0.0.1:9092]');
@@ -134,6 +120,6 @@ export function parseKafkaSinkSettings(raw: Record<string, unknown>, path: strin
     exactlyOnce: optionalBool(raw, 'exactlyOnce', path, false),
     transactionalIdPrefix: prefix,
   };
-  assertSecure(settings, path);
+  assertSecureEnough(settings, { sslRejectUnauthorized: `${path}.sslRejectUnauthorized`, saslMechanism: `${path}.sasl.mechanism`, allow: 'set allowInsecure: true' });
   return Object.freeze(settings);
 }
