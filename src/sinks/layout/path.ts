@@ -76,9 +76,28 @@ export function hourOf(time: unknown): HourUtc {
  * continuation blob used once an hour's blob is full: `PT1H-1.json`, `PT1H-2.json` …
  */
 export function blobNameFor(event: { resourceId?: unknown; time?: unknown }, part = 0): string {
-  const segments = resourceIdSegments(event.resourceId);
+  const prefix = resourceIdPrefix(event.resourceId);
   const { year, month, day, hour } = hourOf(event.time);
-  return `resourceId=/${segments.join('/')}/y=${year}/m=${month}/d=${day}/h=${hour}/m=00/${fileNameFor(part)}`;
+  return `${prefix}/y=${year}/m=${month}/d=${day}/h=${hour}/m=00/${fileNameFor(part)}`;
+}
+
+/**
+ * `resourceId=/<SEGMENTS>` of a valid resourceId. A forwarder sees few distinct resourceIds
+ * and millions of records, so validated prefixes are remembered (bounded; only valid ids are
+ * cached, an unsafe one is checked, and refused, every time).
+ */
+const PREFIX_CACHE_LIMIT = 10_000;
+const prefixCache = new Map<string, string>();
+
+function resourceIdPrefix(resourceId: unknown): string {
+  if (typeof resourceId === 'string') {
+    const cached = prefixCache.get(resourceId);
+    if (cached !== undefined) return cached;
+  }
+  const prefix = `resourceId=/${resourceIdSegments(resourceId).join('/')}`;
+  if (prefixCache.size >= PREFIX_CACHE_LIMIT) prefixCache.clear();
+  prefixCache.set(resourceId as string, prefix);
+  return prefix;
 }
 
 /** `PT1H.json`, then `PT1H-1.json`, `PT1H-2.json` … for continuation blobs. */
