@@ -34,3 +34,11 @@ test('the root logger redacts secret keys and scrubs secrets inside messages and
   assert.match(text, /configured/);
   assert.match(text, /send failed/);
 });
+
+test('LOG_LEVEL is checked: known names in any case, a clear error otherwise', async () => {
+  const { logLevelFrom } = await import('./logging.js');
+  assert.equal(logLevelFrom(undefined), 'info');
+  assert.equal(logLevelFrom(''), 'info');
+  assert.equal(logLevelFrom('DEBUG'), 'debug');
+  assert.throws(() => logLevelFrom('verbose'), /LOG_LEVEL: "verbose" is not one of fatal, error/);
+});

@@ -4,6 +4,7 @@
  * Secrets are redacted twice: by key (pino `redact`) and by shape (`scrubSecrets`) for
  * text such as error messages that may quote a connection string or a SAS URL.
  */
+import { InsightLogsError } from './errors.js';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
@@ -44,9 +45,20 @@ export interface CreateLoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
+const LEVEL_NAMES = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The level to log at: explicit, else LOG_LEVEL, else info; a bad name is a clear config error. */
+export function logLevelFrom(level: string | undefined): string {
+  const name = (level ?? '').trim().toLowerCase() || 'info';
+  if (!LEVEL_NAMES.includes(name)) {
+    throw new InsightLogsError('CONFIG_INVALID', `LOG_LEVEL: "${level}" is not one of ${LEVEL_NAMES.join(', ')}`);
+  }
+  return name;
+}
+
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const config: LoggerOptions = {
-    level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+    level: logLevelFrom(options.level ?? process.env.LOG_LEVEL),
     base: { service: 'insight-logs' },
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     formatters: { level: (label) => ({ level: label }) },
