@@ -7,14 +7,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { defaultSchemaRegistry } from '../src/codec/schema-registry.js';
 import { parseDestination } from '../src/config/destinations.js';
 import { DestinationStore } from '../src/destinations/store.js';
-import { kindOf, type InsightEvent } from '../src/events/types.js';
 import { Forwarder } from '../src/forwarder/forwarder.js';
 import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
 import { startEventHubsDouble, type EventHubsEndpoint } from './helpers/eventhubs.js';
-import { createTopics, deleteTopics, kafkaClient, uniqueName } from './helpers/kafka.js';
+import { createTopics, deleteTopics, kafkaClient, publishEvents, uniqueName } from './helpers/kafka.js';
 import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js';
 import { getServices } from './helpers/services.js';
 
@@ -23,29 +21,14 @@ const ENV_NAME = 'INSIGHT_LOGS_E2E_EVENTHUBS_CS';
 const THROUGHPUT_EVENTS = Number(process.env.EVENTHUBS_E2E_EVENTS || 20_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function publish(brokers: string[], topic: string, events: InsightEvent[]): Promise<void> {
-  const producer = kafkaClient(brokers).producer();
-  await producer.connect();
-  try {
-    for (let i = 0; i < events.length; i += 1000) {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: events.slice(i, i + 1000).map((e) => ({ key: e.resourceId, value: defaultSchemaRegistry().encode(kindOf(e), e) })),
-      });
-    }
-  } finally {
-    await producer.disconnect();
-  }
-}
 
 /** Audit (POST) and operational (GET + workflow) events over four instances; returns their ids. */
 async function publishMix(brokers: string[], topics: { audit: string; operational: string }, n: number) {
   const audit = Array.from({ length: n }, () => randomUUID());
   const operational = Array.from({ length: n }, () => randomUUID());
   await Promise.all([
-    publish(brokers, topics.audit, audit.map((id, i) => apiEventWithId(id, { audit: true, instance: `INST-${i % 4}` }))),
-    publish(brokers, topics.operational, operational.map((id, i) => (i % 2 ? workflowEventWithId(id, { instance: `INST-${i % 4}` }) : apiEventWithId(id, { audit: false, instance: `INST-${i % 4}` })))),
+    publishEvents(brokers, topics.audit, audit.map((id, i) => apiEventWithId(id, { audit: true, instance: `INST-${i % 4}` }))),
+    publishEvents(brokers, topics.operational, operational.map((id, i) => (i % 2 ? workflowEventWithId(id, { instance: `INST-${i % 4}` }) : apiEventWithId(id, { audit: false, instance: `INST-${i % 4}` })))),
   ]);
   return { audit, operational };
 }

@@ -7,14 +7,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { defaultSchemaRegistry } from '../src/codec/schema-registry.js';
 import { parseDestination } from '../src/config/destinations.js';
 import { DestinationStore } from '../src/destinations/store.js';
-import { kindOf, type InsightEvent } from '../src/events/types.js';
 import { Forwarder } from '../src/forwarder/forwarder.js';
 import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
 import { rowToEvent } from '../src/sinks/log-analytics/request-builder.js';
-import { createTopics, deleteTopics, kafkaClient, uniqueName } from './helpers/kafka.js';
+import { createTopics, deleteTopics, publishEvents, uniqueName } from './helpers/kafka.js';
 import { startLogAnalyticsDouble, type LogAnalyticsDouble } from './helpers/loganalytics.js';
 import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js';
 import { getServices } from './helpers/services.js';
@@ -23,21 +21,6 @@ const TOKEN_ENV = 'INSIGHT_LOGS_E2E_LA_TOKEN';
 const STREAMS = { audit: 'Custom-CIEventsAudit', operational: 'Custom-CIEventsOperational' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function publish(brokers: string[], topic: string, events: InsightEvent[]): Promise<void> {
-  const producer = kafkaClient(brokers).producer();
-  await producer.connect();
-  try {
-    for (let i = 0; i < events.length; i += 500) {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: events.slice(i, i + 500).map((e) => ({ key: e.resourceId, value: defaultSchemaRegistry().encode(kindOf(e), e) })),
-      });
-    }
-  } finally {
-    await producer.disconnect();
-  }
-}
 
 describe('Kafka → Forwarder → Log Analytics (test double)', { timeout: 180_000 }, () => {
   let la: LogAnalyticsDouble;
@@ -84,11 +67,11 @@ describe('Kafka → Forwarder → Log Analytics (test double)', { timeout: 180_0
     const audit = Array.from({ length: 400 }, () => randomUUID());
     const operational = Array.from({ length: 400 }, () => randomUUID());
     const started = performance.now();
-    await publish(brokers, topics.audit, audit.slice(0, 200).map((i) => apiEventWithId(i, { audit: true })));
+    await publishEvents(brokers, topics.audit, audit.slice(0, 200).map((i) => apiEventWithId(i, { audit: true })));
     await la.throttle(3);
-    await publish(brokers, topics.operational, operational.map((i, n) => (n % 2 ? workflowEventWithId(i) : apiEventWithId(i, { audit: false }))));
+    await publishEvents(brokers, topics.operational, operational.map((i, n) => (n % 2 ? workflowEventWithId(i) : apiEventWithId(i, { audit: false }))));
     await la.fail(3);
-    await publish(brokers, topics.audit, audit.slice(200).map((i) => apiEventWithId(i, { audit: true })));
+    await publishEvents(brokers, topics.audit, audit.slice(200).map((i) => apiEventWithId(i, { audit: true })));
 
     const deadline = Date.now() + 90_000;
     while ((forwarder.pipelineStats(name)?.delivered ?? 0) < 800 && Date.now() < deadline) await sleep(200);

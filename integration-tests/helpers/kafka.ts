@@ -1,6 +1,8 @@
 /** Small kafkajs conveniences for integration tests. */
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+import { defaultSchemaRegistry } from '../../src/codec/schema-registry.js';
+import { kindOf, type InsightEvent } from '../../src/events/types.js';
 
 /** A name no other test run uses: `<prefix>-<time>-<random>`. */
 export function uniqueName(prefix: string): string {
@@ -116,4 +118,26 @@ export async function readAll(brokers: string[], topic: string, options: ReadAll
   return messages.sort((a, b) =>
     a.partition !== b.partition ? a.partition - b.partition : Number(BigInt(a.offset) - BigInt(b.offset)),
   );
+}
+
+/**
+ * The message a producer writes for an event (Avro single-object value, key = resourceId),
+ * built without the producer's validation so tests can also put hostile events on a topic.
+ */
+export function encodedMessage(event: InsightEvent): { key: string; value: Buffer; headers: Record<string, string> } {
+  const kind = kindOf(event);
+  return { key: event.resourceId, value: defaultSchemaRegistry().encode(kind, event), headers: { kind } };
+}
+
+/** Writes events to a topic as raw encoded messages (acks all), `batchSize` per request. */
+export async function publishEvents(brokers: string[], topic: string, events: InsightEvent[], batchSize = 1000): Promise<void> {
+  const producer = kafkaClient(brokers).producer();
+  await producer.connect();
+  try {
+    for (let i = 0; i < events.length; i += batchSize) {
+      await producer.send({ topic, acks: -1, messages: events.slice(i, i + batchSize).map(encodedMessage) });
+    }
+  } finally {
+    await producer.disconnect();
+  }
 }
