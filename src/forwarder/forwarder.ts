@@ -25,6 +25,7 @@ import { DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunking.js';
 import { DeadLetterWriter } from './dead-letter.js';
 import { DEFAULT_GROUP_SESSION, type GroupSession } from './group-session.js';
 import { DestinationPipeline, type PipelineStats } from './pipeline.js';
+import { within } from '../util/within.js';
 
 export interface ForwarderOptions {
   kafka: KafkaSettings;
@@ -139,12 +140,20 @@ export class Forwarder {
     this.logger.info('forwarder stopping');
     for (const t of this.restartTimers) clearTimeout(t);
     if (this.lagTimer) clearInterval(this.lagTimer);
-    await this.watch?.stop().catch((err: unknown) => this.logger.warn({ err }, 'stopping the destinations watch failed'));
+    // kafkajs disconnects can hang on a connection left stale by a broker restart (seen in
+    // the broker-restart fault scenario: 20 s, then the watch consumer crashed and restarted
+    // itself): each step is bounded so a stop always ends.
+    const bounded = async (what: string, step: Promise<unknown> | undefined, ms = 10_000): Promise<void> => {
+      if (step && !(await within(step.catch((err: unknown) => this.logger.warn({ err }, `${what} failed`)), ms))) {
+        this.logger.warn({ timeoutMs: ms }, `${what} did not finish in time; going on`);
+      }
+    };
+    await bounded('stopping the destinations watch', this.watch?.stop());
     await this.queue;
     await Promise.all([...this.pipelines.keys()].map((name) => this.stopPipeline(name)));
-    await this.deadLetter.close().catch(() => undefined);
-    await this.store.close().catch(() => undefined);
-    await this.admin?.disconnect().catch(() => undefined);
+    await bounded('closing the dead-letter producer', this.deadLetter.close());
+    await bounded('closing the destinations store', this.store.close());
+    await bounded('disconnecting the admin client', this.admin?.disconnect());
     await this.server?.close();
     this.logger.info('forwarder stopped');
   }

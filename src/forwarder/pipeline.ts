@@ -19,6 +19,7 @@ import type { DeadLetter, DeadLetterWriter } from './dead-letter.js';
 import { decodeMessage } from './decode.js';
 import type { GroupSession } from './group-session.js';
 import { OffsetTracker } from './offset-tracker.js';
+import { within } from '../util/within.js';
 
 export const GROUP_PREFIX = 'insight-logs-forwarder.';
 export const groupIdFor = (destination: string): string => `${GROUP_PREFIX}${destination}`;
@@ -60,17 +61,6 @@ export interface PipelineOptions {
 }
 
 type Delivery = 'done' | 'abandoned';
-
-/** Resolves true when `promise` settles within `ms`, false otherwise. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Signals that the batch must be left uncommitted (stopping or rebalanced). */
 class Abandoned extends Error {}

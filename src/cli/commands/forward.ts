@@ -85,6 +85,10 @@ async function forward(flags: ForwardFlags): Promise<void> {
   }
   process.stderr.write(`insight-logs: forwarding to ${forwarder.destinations().length} destination(s); metrics on http://${flags.metricsHost}:${forwarder.metricsPort}/metrics\n`);
   await stopped;
+  // Everything is flushed and committed. A kafkajs consumer that crashed while disconnecting
+  // schedules its own restart and would keep the process alive forever (kafkajs#1327, seen
+  // after a broker restart): if anything is still pending shortly after, exit anyway.
+  setTimeout(() => process.exit(), 2000).unref();
 }
 
 export function register(program: Command): void {
