@@ -153,6 +153,8 @@ export class FaultRun {
       INSIGHT_LOGS_DESTINATIONS_TOPIC: this.topics.destinations,
       INSIGHT_LOGS_DEADLETTER_TOPIC: this.topics.deadLetter,
       LOG_LEVEL: process.env.FAULT_LOG_LEVEL ?? 'warn',
+      // To compare failover times (e.g. kafkajs' 30 s against the forwarder's 10 s default).
+      ...(process.env.INSIGHT_LOGS_SESSION_TIMEOUT_MS ? { INSIGHT_LOGS_SESSION_TIMEOUT_MS: process.env.INSIGHT_LOGS_SESSION_TIMEOUT_MS } : {}),
       ...extra,
     };
   }
@@ -186,27 +188,36 @@ export class FaultRun {
 
   /** Publishes `n` events (noted in the oracle once acknowledged), `perSend` at a time. */
   async publish(n: number, options: { perSend?: number; pauseMs?: number } = {}): Promise<void> {
-    const producer = await this.producerReady();
-    const registry = defaultSchemaRegistry();
     const perSend = options.perSend ?? 200;
     for (let sent = 0; sent < n; sent += perSend) {
-      const events = Array.from({ length: Math.min(perSend, n - sent) }, () => eventFor(this.published++, this.options.instances));
-      const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
-      for (const e of events) {
-        const topic = e.category === 'Audit' ? this.topics.audit : this.topics.operational;
-        const list = byTopic.get(topic) ?? [];
-        list.push({ key: e.resourceId, value: registry.encode(kindOf(e), e), headers: { kind: kindOf(e) } });
-        byTopic.set(topic, list);
-      }
-      try {
-        await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-      } catch (err) {
-        for (const e of events) this.oracle.noteUncertain(e);
-        throw err;
-      }
-      for (const e of events) this.oracle.note(e);
+      await this.sendEvents(this.nextEvents(Math.min(perSend, n - sent)));
       if (options.pauseMs) await sleep(options.pauseMs);
     }
+  }
+
+  /** The next `n` events of this run (not sent yet). */
+  nextEvents(n: number): InsightEvent[] {
+    return Array.from({ length: n }, () => eventFor(this.published++, this.options.instances));
+  }
+
+  /** Sends `events` in one request (each to its category's topic); noted in the oracle once acknowledged. */
+  async sendEvents(events: InsightEvent[]): Promise<void> {
+    const producer = await this.producerReady();
+    const registry = defaultSchemaRegistry();
+    const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
+    for (const e of events) {
+      const topic = e.category === 'Audit' ? this.topics.audit : this.topics.operational;
+      const list = byTopic.get(topic) ?? [];
+      list.push({ key: e.resourceId, value: registry.encode(kindOf(e), e), headers: { kind: kindOf(e) } });
+      byTopic.set(topic, list);
+    }
+    try {
+      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    } catch (err) {
+      for (const e of events) this.oracle.noteUncertain(e);
+      throw err;
+    }
+    for (const e of events) this.oracle.note(e);
   }
 
   /**
@@ -219,14 +230,32 @@ export class FaultRun {
     for (const e of good) this.oracle.note(e);
   }
 
-  /** Publishes in the background at about `perSecond` until stopped; resolves the count. */
-  publishContinuously(perSecond: number): { stop(): Promise<number> } {
+  /**
+   * Publishes in the background at about `perSecond` until stopped; `stop()` resolves the count
+   * of acknowledged events. With `resendFailed` a send that fails (broker down) is counted and
+   * the same events are sent again until acknowledged (the oracle counts them once
+   * acknowledged; a first try that did land shows up as a duplicate, not as a loss).
+   */
+  publishContinuously(perSecond: number, options: { resendFailed?: boolean } = {}): { stop(): Promise<number>; failures(): number } {
     let running = true;
+    let failures = 0;
     const perSend = Math.max(1, Math.round(perSecond / 10));
     const loop = (async () => {
       let n = 0;
       while (running) {
-        await this.publish(perSend);
+        const events = this.nextEvents(perSend);
+        for (;;) {
+          try {
+            await this.sendEvents(events);
+            break;
+          } catch (err) {
+            if (!options.resendFailed) throw err;
+            failures++;
+            // A producer that gave up may keep a broken connection: start a fresh one.
+            await this.resetProducer();
+            await sleep(500);
+          }
+        }
         n += perSend;
         await sleep(100);
       }
@@ -237,7 +266,31 @@ export class FaultRun {
         running = false;
         return loop;
       },
+      failures: () => failures,
     };
+  }
+
+  private async resetProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = undefined;
+    await old?.disconnect().catch(() => undefined);
+  }
+
+  /** The members of `destination`'s consumer group and the group's state (Stable, PreparingRebalance …). */
+  async groupMembers(destination: string): Promise<{ state: string; members: number }> {
+    const { groups } = await this.admin!.describeGroups([groupIdFor(destination)]);
+    const g = groups[0];
+    return { state: g?.state ?? 'Unknown', members: g?.members.length ?? 0 };
+  }
+
+  /** Committed offset per `topic/partition` of `destination`'s group (-1 when none). */
+  async committedOffsets(destination: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const topic of this.destinations.get(destination) ?? [this.topics.audit, this.topics.operational]) {
+      const [committed] = await this.admin!.fetchOffsets({ groupId: groupIdFor(destination), topics: [topic] });
+      for (const p of committed?.partitions ?? []) out.set(`${topic}/${p.partition}`, Number(p.offset));
+    }
+    return out;
   }
 
   /** Source records not yet committed by `destination`'s consumer group. */
