@@ -66,7 +66,7 @@ test('destinations add, list, remove and apply', { timeout: 120_000 }, () => {
 
   const listed = JSON.parse(run('destinations', 'list', '--output', 'json').stdout) as { name: string; categories: string[] }[];
   assert.deepEqual(listed, [{ name: 'alpha', type: 'memory', categories: ['audit'], delayMs: '1' }]);
-  assert.match(run('destinations', 'list').stdout, /^NAME\s+TYPE\s+CATEGORIES\s+SETTINGS\nalpha\s+memory\s+audit\s+delayMs=1\n$/);
+  assert.match(run('destinations', 'list').stdout, /^NAME\s+TYPE\s+CATEGORIES\s+STATE\s+LAG\s+LAST DELIVERY\s+SETTINGS\nalpha\s+memory\s+audit\s+\S.*\s+\d+\s+unknown\s+delayMs=1\n$/);
 
   const unknown = run('destinations', 'remove', 'nope');
   assert.equal(unknown.status, 2);

@@ -8,7 +8,11 @@ import { destinationToJson, loadDestinationsFile, parseDestination, sameDestinat
 import { DestinationStore } from '../../destinations/store.js';
 import { InsightLogsError, hasCode } from '../../errors.js';
 import { topicNamesFromEnv } from '../../config/topic-names.js';
-import { EXIT } from '../common.js';
+import { groupIdFor } from '../../forwarder/pipeline.js';
+import { describeGroupState, groupLag, offsetsOfExisting } from '../../ops/offsets.js';
+import { ago, scrapeForwarderMetrics, type DestinationMetrics } from '../../ops/metrics-scrape.js';
+import { defaultSinkRegistry } from '../../sinks/registry.js';
+import { EXIT, parseDuration } from '../common.js';
 import { asKafkaUnavailable, cliKafka, cliKafkaSettings, cliLogger, withDeadline } from '../kafka-cli.js';
 
 /** Flags that map one-to-one onto a destination setting (the rest goes through --set). */
@@ -63,14 +67,62 @@ function settingsText(config: DestinationConfig): string {
   return Object.entries(config.settings).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
 }
 
-function printTable(list: DestinationConfig[]): void {
+/** State, lag and last delivery of one destination, as shown by `destinations list`. */
+interface DestinationState { state: string; lag: string; lastDelivery: string }
+
+function printTable(list: DestinationConfig[], states: Map<string, DestinationState>): void {
   if (list.length === 0) {
     process.stdout.write('no destinations configured (add one with: insight-logs destinations add <name> --type …)\n');
     return;
   }
-  const rows = [['NAME', 'TYPE', 'CATEGORIES', 'SETTINGS'], ...list.map((d) => [d.name, d.type, d.categories.join(','), settingsText(d)])];
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) process.stdout.write(`${r.slice(0, 3).map((c, i) => c.padEnd(widths[i]!)).join('  ')}  ${r[3]}\n`.replace(/\s+\n$/, '\n'));
+  const unknown: DestinationState = { state: 'unknown', lag: 'unknown', lastDelivery: 'unknown' };
+  const rows = [['NAME', 'TYPE', 'CATEGORIES', 'STATE', 'LAG', 'LAST DELIVERY', 'SETTINGS'], ...list.map((d) => {
+    const s = states.get(d.name) ?? unknown;
+    return [d.name, d.type, d.categories.join(','), s.state, s.lag, s.lastDelivery, settingsText(d)];
+  })];
+  const widths = [0, 1, 2, 3, 4, 5].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) process.stdout.write(`${r.slice(0, 6).map((c, i) => c.padEnd(widths[i]!)).join('  ')}  ${r[6]}\n`.replace(/\s+\n$/, '\n'));
+}
+
+/**
+ * Each destination's consumer group state and lag (admin requests only) and, from a running
+ * forwarder's /metrics when given, when it last delivered. Problems become "unknown", never errors.
+ */
+async function destinationStates(list: DestinationConfig[], metricsUrl: string | undefined): Promise<Map<string, DestinationState>> {
+  const out = new Map<string, DestinationState>();
+  if (list.length === 0) return out;
+  const settings = cliKafkaSettings();
+  const names = topicNamesFromEnv();
+  let metrics: Map<string, DestinationMetrics> | undefined;
+  let metricsProblem = 'unknown';
+  if (metricsUrl) {
+    try {
+      metrics = await scrapeForwarderMetrics(metricsUrl);
+    } catch (err) {
+      metricsProblem = 'no metrics';
+      process.stderr.write(`warning: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
+  const admin = cliKafka(settings, cliLogger()).admin();
+  try {
+    await withDeadline(admin.connect(), 15_000, settings, 'connecting');
+    const { found } = await offsetsOfExisting(admin, [names.audit, names.operational]);
+    for (const d of list) {
+      const topics = d.categories.map((c) => (c === 'audit' ? names.audit : names.operational));
+      const lag = await groupLag(admin, groupIdFor(d.name), found, topics);
+      const m = metrics?.get(d.name);
+      out.set(d.name, {
+        state: describeGroupState(lag),
+        lag: String(lag.totalLag),
+        lastDelivery: m?.lastSuccessMs ? `${new Date(m.lastSuccessMs).toISOString()} (${ago(m.lastSuccessMs)})` : metrics ? 'none yet' : metricsProblem,
+      });
+    }
+  } catch (err) {
+    process.stderr.write(`warning: state and lag unknown (${err instanceof Error ? err.message : String(err)})\n`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  return out;
 }
 
 interface AddFlags {
@@ -98,11 +150,47 @@ async function add(name: string, flags: AddFlags): Promise<void> {
   process.stdout.write(`destination "${name}" (${config.type}, ${config.categories.join(', ')}) ${flags.replace ? 'saved' : 'added'}; running forwarders start it without a restart\n`);
 }
 
-async function list(flags: { output: string }): Promise<void> {
+async function list(flags: { output: string; metricsUrl?: string }): Promise<void> {
   if (flags.output !== 'table' && flags.output !== 'json') throw new InsightLogsError('CONFIG_INVALID', `--output: use table or json, not "${flags.output}"`);
+  if (flags.metricsUrl !== undefined && !/^https?:\/\//.test(flags.metricsUrl)) throw new InsightLogsError('CONFIG_INVALID', `--metrics-url: "${flags.metricsUrl}" is not an http(s) URL such as http://127.0.0.1:9464/metrics`);
   const destinations = await withStore((store) => store.list());
   if (flags.output === 'json') process.stdout.write(JSON.stringify(destinations.map(destinationToJson), null, 2) + '\n');
-  else printTable(destinations);
+  else printTable(destinations, await destinationStates(destinations, flags.metricsUrl));
+}
+
+/** Creates the destination's sink as a forwarder would and runs its healthcheck. */
+async function testDestination(name: string, flags: { timeout: string }): Promise<void> {
+  const timeoutMs = parseDuration(flags.timeout, '--timeout');
+  const config = await withStore(async (store) => {
+    const all = await store.list();
+    const found = all.find((d) => d.name === name);
+    if (!found) throw new InsightLogsError('DESTINATION_UNKNOWN', `no destination named "${name}"${all.length ? ` (known: ${all.map((d) => d.name).join(', ')})` : ' (none configured)'}`);
+    return found;
+  });
+  const fail = (problem: string): void => {
+    process.stdout.write(`destination "${name}" (${config.type}): NOT OK: ${problem}\n`);
+    process.exitCode = EXIT.FAILURE;
+  };
+  let sink;
+  try {
+    const type = defaultSinkRegistry().get(config.type);
+    const settings: unknown = type.parseSettings({ ...config.settings }, `destination "${name}"`);
+    sink = type.create(settings, { name, categories: config.categories, logger: cliLogger(), env: process.env });
+  } catch (err) {
+    fail(`cannot be created: ${err instanceof Error ? err.message : String(err)}`);
+    return;
+  }
+  try {
+    const abort = AbortSignal.timeout(timeoutMs);
+    const health = await Promise.race([
+      sink.healthcheck({ abortSignal: abort }),
+      new Promise<{ ok: false; problem: string }>((resolve) => abort.addEventListener('abort', () => resolve({ ok: false, problem: `no answer within ${flags.timeout}` }), { once: true })),
+    ]).catch((err: unknown) => ({ ok: false as const, problem: err instanceof Error ? err.message : String(err) }));
+    if (health.ok) process.stdout.write(`destination "${name}" (${config.type}): OK${health.detail ? `: ${health.detail}` : ''}\n`);
+    else fail(health.problem);
+  } finally {
+    await sink.close().catch(() => undefined);
+  }
 }
 
 async function remove(name: string): Promise<void> {
@@ -142,7 +230,12 @@ async function apply(flags: { file: string; prune?: boolean }): Promise<void> {
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function register(program: Command): void {
-  const destinations = program.command('destinations').description('add, list, remove or declare the destinations records are forwarded to');
+  const destinations = program.command('destinations').description('add, list, test, remove or declare the destinations records are forwarded to')
+    .addHelpText('after', `
+Examples:
+  $ insight-logs destinations add local --type dir --path ./insight-logs-out
+  $ insight-logs destinations list
+  $ insight-logs destinations test local`);
   destinations
     .command('add <name>')
     .description('add a destination (running forwarders start it without a restart)')
@@ -164,16 +257,43 @@ Examples:
   destinations
     .command('list')
     .description('list destinations (settings hold variable names, never secrets)')
-    .option('--output <format>', 'table or json', 'table')
+    .option('--output <format>', 'table or json (json: the definitions only)', 'table')
+    .option('--metrics-url <url>', 'a running forwarder\'s /metrics, for the last delivery time (e.g. http://127.0.0.1:9464/metrics)')
+    .addHelpText('after', `
+The table shows each destination's consumer group (insight-logs-forwarder.<name>) state, its
+lag (records not yet delivered) and, with --metrics-url, when it last delivered.
+
+Examples:
+  $ insight-logs destinations list
+  $ insight-logs destinations list --metrics-url http://127.0.0.1:9464/metrics
+  $ insight-logs destinations list --output json`)
     .action(list);
+  destinations
+    .command('test <name>')
+    .description('create the destination\'s sink and run its healthcheck; says what is wrong; exit 0 when usable, 1 when not')
+    .option('--timeout <duration>', 'how long to wait for the destination to answer', '15s')
+    .addHelpText('after', `
+Uses the same settings and environment variables a forwarder on this machine would.
+
+Examples:
+  $ insight-logs destinations test archive
+  $ AZURE_STORAGE_CONNECTION_STRING=… insight-logs destinations test archive --timeout 5s`)
+    .action(testDestination);
   destinations
     .command('remove <name>')
     .description('stop forwarding to a destination (its data and remote resources are not deleted)')
+    .addHelpText('after', `
+Examples:
+  $ insight-logs destinations remove archive`)
     .action(remove);
   destinations
     .command('apply')
     .description('add or update every destination of a YAML or JSON file; nothing is written if any entry is invalid')
     .requiredOption('-f, --file <file>', 'destinations file (see docs/destinations.md)')
     .option('--prune', 'also remove destinations the file does not list')
+    .addHelpText('after', `
+Examples:
+  $ insight-logs destinations apply -f destinations.yaml
+  $ insight-logs destinations apply -f destinations.json --prune`)
     .action(apply);
 }

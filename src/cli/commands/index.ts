@@ -6,6 +6,8 @@ import * as emit from './emit.js';
 import * as simulate from './simulate.js';
 import * as tail from './tail.js';
 import * as topics from './topics.js';
+import * as status from './status.js';
+import * as deadletter from './deadletter.js';
 
 export const commandModules: { register(program: Command): void }[] = [
   topics,
@@ -14,4 +16,6 @@ export const commandModules: { register(program: Command): void }[] = [
   simulate,
   forward,
   destinations,
+  status,
+  deadletter,
 ];
