@@ -2,7 +2,7 @@
 # Local services without Docker: a real single-node Kafka 4.x (KRaft) broker and Azurite blob.
 #
 #   bash scripts/services.sh up      # start (no-op when already running), wait until ready
-#   bash scripts/services.sh down    # stop both (fine when nothing runs)
+#   bash scripts/services.sh down    # stop both (fine when nothing runs); `down kafka|azurite`: one
 #   bash scripts/services.sh status  # what runs
 #   bash scripts/services.sh env     # print the env vars to use
 #
@@ -243,8 +243,14 @@ case "$cmd" in
     print_env
     ;;
   down)
-    stop_one Kafka "$KAFKA_PID"
-    stop_one Azurite "$AZURITE_PID"
+    # `down` stops both; `down kafka` or `down azurite` only that one (the demo stops what it started).
+    which="${2:-all}"
+    case "$which" in
+      all) stop_one Kafka "$KAFKA_PID"; stop_one Azurite "$AZURITE_PID" ;;
+      kafka) stop_one Kafka "$KAFKA_PID" ;;
+      azurite) stop_one Azurite "$AZURITE_PID" ;;
+      *) echo "usage: bash scripts/services.sh down [kafka|azurite]" >&2; exit 2 ;;
+    esac
     ;;
   status)
     status_one Kafka "$KAFKA_PID" kafka_answers "127.0.0.1:${KAFKA_PORT}"

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   DEADLINE_EXCEEDED: 'retries stopped because the deadline passed',
   ABORTED: 'the operation was cancelled',
   DESTINATION_REFUSED: 'the destination refused a record as invalid and will refuse it again (e.g. HTTP 400); it is dead-lettered with the reason',
+  PREREQUISITE_MISSING: 'a program the command needs (such as java for the local Kafka) is not installed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -8,6 +8,7 @@ import * as tail from './tail.js';
 import * as topics from './topics.js';
 import * as status from './status.js';
 import * as deadletter from './deadletter.js';
+import * as demo from './demo.js';
 
 export const commandModules: { register(program: Command): void }[] = [
   topics,
@@ -18,4 +19,5 @@ export const commandModules: { register(program: Command): void }[] = [
   destinations,
   status,
   deadletter,
+  demo,
 ];

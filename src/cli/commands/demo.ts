@@ -1,0 +1,58 @@
+/** `insight-logs demo`: the whole pipeline on this machine for a first look (src/demo/run.ts). */
+import type { Command } from 'commander';
+import { runDemo } from '../../demo/run.js';
+import { cliLogger } from '../kafka-cli.js';
+import { parseDuration, parsePositiveInt } from '../common.js';
+
+interface DemoFlags { duration: string; rate: string; out: string; keepServices: boolean }
+
+/** Exit code after Ctrl-C, as shells report a SIGINT death (128 + 2). */
+export const EXIT_INTERRUPTED = 130;
+
+async function demo(flags: DemoFlags): Promise<void> {
+  const durationMs = parseDuration(flags.duration, '--duration');
+  const rate = parsePositiveInt(flags.rate, '--rate');
+  const stop = new AbortController();
+  const onSignal = (): void => {
+    if (stop.signal.aborted) process.exit(EXIT_INTERRUPTED); // second Ctrl-C: do not wait
+    process.stdout.write('\ninterrupted: stopping (Ctrl-C again to quit at once)\n');
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const outcome = await runDemo({
+      durationMs, rate, out: flags.out, keepServices: flags.keepServices,
+      write: (text) => { process.stdout.write(text); },
+      tty: Boolean(process.stdout.isTTY),
+      signal: stop.signal,
+      logger: cliLogger(),
+    });
+    if (outcome === 'interrupted') process.exitCode = EXIT_INTERRUPTED;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('run the whole pipeline on this machine: local Kafka + Azurite, simulator, forwarder, blob and folder output')
+    .option('--duration <duration>', 'how long the simulator publishes', '20s')
+    .option('--rate <n>', 'events per second', '200')
+    .option('--out <dir>', 'folder of the dir destination', './insight-logs-out')
+    .option('--keep-services', 'leave Kafka and Azurite running if the demo started them', false)
+    .addHelpText('after', `
+Starts what is missing of the local services (bash scripts/services.sh up; Java 17+ needed for
+Kafka, or use docker compose up -d) and stops at the end only what it started. Adds the
+destinations demo-archive (blob on Azurite) and demo-local (the --out folder), publishes
+simulated traffic, forwards it in this process and waits until everything is delivered.
+Ctrl-C stops it cleanly at any time (exit 130). See docs/demo.md.
+
+Examples:
+  $ npm run demo
+  $ insight-logs demo --duration 1m --rate 500
+  $ insight-logs demo --out /tmp/logs --keep-services`)
+    .action(demo);
+}
