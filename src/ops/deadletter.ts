@@ -229,6 +229,12 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
   const { states, ends } = await replayStates(options.kafka, options.topic, group);
   const result: ReplayResult = { replayed: 0, skipped: 0, alreadyReplayed: 0, unreplayable: 0, bySourceTopic: {} };
   const chosen: DeadLetterEntry[] = [];
+  // Retained records below a watermark were replayed by earlier runs; they are not read again.
+  for (const [partition, e] of ends) {
+    const w = states.get(partition)!.watermark;
+    const below = (w < e.high ? w : e.high) - e.low;
+    if (below > 0n) result.alreadyReplayed += Number(below);
+  }
   await readRange({
     kafka: options.kafka,
     topic: options.topic,

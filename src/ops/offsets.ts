@@ -120,8 +120,8 @@ export function describeGroupState(lag: Pick<GroupLag, 'state' | 'members' | 'ha
     case 'Stable': return `running (${lag.members} forwarder${lag.members === 1 ? '' : 's'})`;
     case 'PreparingRebalance':
     case 'CompletingRebalance': return 'rebalancing';
-    case 'Empty': return lag.hasCommitted ? 'stopped (no forwarder running)' : 'not started';
-    case 'Dead': return lag.hasCommitted ? 'stopped (no forwarder running)' : 'never started';
+    case 'Empty':
+    case 'Dead': return lag.hasCommitted ? 'stopped (no forwarder running)' : 'not started';
     default: return lag.state.toLowerCase();
   }
 }
