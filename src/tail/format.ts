@@ -4,6 +4,7 @@
  * per event with the fields an operator scans for.
  */
 import type { ApiEvent, InsightEvent, WorkflowEvent } from '../events/types.js';
+import type { TaskPosition } from './workflow-progress.js';
 
 export type OutputFormat = 'pretty' | 'json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['pretty', 'json'];
@@ -21,13 +22,36 @@ function apiDetails(event: ApiEvent): string {
   return `${p.method} ${p.path ?? event.uri ?? ''}`.trimEnd();
 }
 
-function workflowDetails(event: WorkflowEvent): string {
+/** A long job id (a GUID) shortened to its first 8 characters; short ids stay whole. */
+export function shortJobId(id: string): string {
+  return id.length > 12 ? id.slice(0, 8) : id;
+}
+
+function workflowDetails(event: WorkflowEvent, position?: TaskPosition): string {
   const p = event.properties;
-  const parts = [`job=${p.workflowJobId}`];
-  if (p.identifier) parts.push(`task=${p.identifier}`);
+  const parts = [`job=${shortJobId(p.workflowJobId)}`];
+  if (p.identifier) parts.push(`task=${p.identifier}${position ? ` (${position.index}/${position.total})` : ''}`);
+  if (p.friendlyName && p.friendlyName !== p.identifier) parts.push(JSON.stringify(p.friendlyName));
   if (p.tasksCount !== undefined) parts.push(`tasks=${p.tasksCount}`);
   if (p.error) parts.push(`error=${JSON.stringify(p.error)}`);
   return parts.join(' ');
+}
+
+/** Options of a pretty line: colour by level (terminals only) and a task's place in its run. */
+export interface PrettyOptions {
+  color?: boolean;
+  position?: TaskPosition;
+}
+
+const RED = '\x1b[31m';
+const YELLOW = '\x1b[33m';
+const RESET = '\x1b[0m';
+
+/** Error and Critical red, Warning yellow, the rest uncoloured. */
+export function levelColor(level: string): string | undefined {
+  if (level === 'Error' || level === 'Critical') return RED;
+  if (level === 'Warning') return YELLOW;
+  return undefined;
 }
 
 /**
@@ -35,12 +59,12 @@ function workflowDetails(event: WorkflowEvent): string {
  * (API) or job id and task (workflow), then the instance:
  * `2026-01-31T12:00:00.000Z  Audit  Informational  Segments.CreateSegmentAsync  Success 201  42ms  POST /api/segments  [CONTOSO-1]`
  */
-export function formatPretty(event: InsightEvent): string {
+export function formatPretty(event: InsightEvent, options: PrettyOptions = {}): string {
   const isWorkflow = event.properties.eventType === 'WorkflowEvent';
   const result = event.resultSignature ? `${event.resultType} ${event.resultSignature}` : event.resultType;
   const duration = event.durationMs === undefined ? '-' : `${event.durationMs}ms`;
-  const details = isWorkflow ? workflowDetails(event as WorkflowEvent) : apiDetails(event as ApiEvent);
-  return [
+  const details = isWorkflow ? workflowDetails(event as WorkflowEvent, options.position) : apiDetails(event as ApiEvent);
+  const line = [
     pad(event.time, 28),
     pad(event.category, 11),
     pad(event.level, 13),
@@ -50,12 +74,25 @@ export function formatPretty(event: InsightEvent): string {
     details,
     `[${instanceOf(event.resourceId)}]`,
   ].join(' ');
+  const color = options.color ? levelColor(event.level) : undefined;
+  return color ? `${color}${line}${RESET}` : line;
 }
 
 export function formatJson(event: InsightEvent): string {
   return JSON.stringify(event);
 }
 
-export function formatRecord(event: InsightEvent, format: OutputFormat): string {
-  return format === 'json' ? formatJson(event) : formatPretty(event);
+export function formatRecord(event: InsightEvent, format: OutputFormat, options: PrettyOptions = {}): string {
+  return format === 'json' ? formatJson(event) : formatPretty(event, options);
+}
+
+/**
+ * Colour when writing to a terminal, unless NO_COLOR is set (any non-empty value, see
+ * no-color.org) or --no-color was given; FORCE_COLOR=1 forces it (pure).
+ */
+export function useColor(isTTY: boolean, env: NodeJS.ProcessEnv, flag = true): boolean {
+  if (!flag) return false;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && env.FORCE_COLOR !== '0') return true;
+  return isTTY;
 }

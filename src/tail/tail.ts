@@ -13,6 +13,8 @@ import { toSinkRecord } from '../forwarder/sink-record.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { matchesAll, type FieldFilter } from './filter.js';
 import { formatRecord, type OutputFormat } from './format.js';
+import { WorkflowProgress } from './workflow-progress.js';
+import type { WorkflowEvent } from '../events/types.js';
 
 export interface TailOptions {
   kafka: Kafka;
@@ -23,6 +25,8 @@ export interface TailOptions {
   sinceMs?: number;
   filters?: readonly FieldFilter[];
   format?: OutputFormat;
+  /** Colour pretty lines by level (Error/Critical red, Warning yellow); for terminals. */
+  color?: boolean;
   /** Stop after printing this many records. */
   max?: number;
   /** Consumer group (never committed); default `insight-logs-tail-<random>`. */
@@ -101,6 +105,7 @@ export async function runTail(options: TailOptions): Promise<TailResult> {
   const logger = options.logger ?? silentLogger;
   const connectTimeout = options.connectTimeoutInMs ?? 15_000;
   const result: TailResult = { printed: 0, filteredOut: 0, undecodable: 0, reason: 'stopped' };
+  const progress = new WorkflowProgress();
   if (options.signal?.aborted) return result;
 
   await within(assertTopicsExist(kafka, topics), connectTimeout, 'checking the topics');
@@ -143,11 +148,13 @@ export async function runTail(options: TailOptions): Promise<TailResult> {
         try {
           const { event } = registry.decode(message.value);
           const record = toSinkRecord(event, { topic, partition, offset: message.offset });
+          // Noted before filtering, so `task 2/4` stays right when the run's start is filtered out.
+          const position = record.kind === 'WorkflowEvent' ? progress.note(record.event as WorkflowEvent) : undefined;
           if (!matchesAll(filters, record.event)) {
             result.filteredOut++;
             return;
           }
-          line = format === 'json' ? record.json : formatRecord(record.event, format);
+          line = format === 'json' ? record.json : formatRecord(record.event, format, { color: options.color === true, ...(position ? { position } : {}) });
         } catch (err) {
           result.undecodable++;
           options.warn(`warning: ${topic}/${partition}@${message.offset}: cannot decode (${describeError(err)}), skipped`);

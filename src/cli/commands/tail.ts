@@ -4,7 +4,7 @@ import { defaultSchemaRegistry } from '../../codec/schema-registry.js';
 import { InsightLogsError } from '../../errors.js';
 import { topicNamesFromEnv } from '../../config/topic-names.js';
 import { parseFilters } from '../../tail/filter.js';
-import { OUTPUT_FORMATS, type OutputFormat } from '../../tail/format.js';
+import { OUTPUT_FORMATS, useColor, type OutputFormat } from '../../tail/format.js';
 import { runTail } from '../../tail/tail.js';
 import { parseDuration, parsePositiveInt } from '../common.js';
 import { asKafkaUnavailable, cliKafka, cliKafkaSettings, cliLogger } from '../kafka-cli.js';
@@ -17,6 +17,7 @@ interface TailFlags {
   output: string;
   max?: string;
   groupId?: string;
+  color: boolean;
 }
 
 /** Topics of a --category value (INSIGHT_LOGS_AUDIT_TOPIC / _OPERATIONAL_TOPIC override the names). */
@@ -70,6 +71,7 @@ async function tail(flags: TailFlags): Promise<void> {
       ...(sinceMs === undefined ? {} : { sinceMs }),
       filters,
       format: flags.output as OutputFormat,
+      color: useColor(Boolean(process.stdout.isTTY), process.env, flags.color),
       ...(max === undefined ? {} : { max }),
       ...(flags.groupId ? { groupId: flags.groupId } : {}),
       write: (line) => { if (!stop.signal.aborted) process.stdout.write(line + '\n'); },
@@ -97,6 +99,7 @@ export function register(program: Command): void {
     .option('--filter <field=glob>', 'only records whose field matches (repeatable, AND; field!=glob negates)', collect, [])
     .option('--output <format>', 'pretty (one line per event) or json (one record per line, for jq)', 'pretty')
     .option('--max <n>', 'exit after printing n records')
+    .option('--no-color', 'no colours (also: NO_COLOR=1); colours are used only on a terminal')
     .option('--group-id <id>', 'consumer group to use (default a random insight-logs-tail-…; offsets are never committed)')
     .addHelpText('after', `
 Fields for --filter use dots: time, resourceId, operationName, category, resultType,
@@ -104,6 +107,10 @@ resultSignature, durationMs, callerIpAddress, level, uri, properties.<name>
 (properties.method, properties.path, properties.workflowJobId, …; a bare property name
 works too: method=DELETE), identity.Claims.<claim>. Globs: * any run, ? one character;
 values match case-sensitively and whole.
+
+On a terminal, Error and Critical lines are red and Warning lines yellow (NO_COLOR=1 or
+--no-color turns that off). Workflow lines show the job id's first 8 characters, the task,
+its place in the run (2/4) once the run's start was seen, and the task's friendly name.
 
 Examples:
   $ insight-logs tail
