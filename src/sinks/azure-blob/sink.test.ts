@@ -143,6 +143,37 @@ describe('blob sink (fake service)', () => {
     assert.equal(service.lines(`${BASE}/PT1H.json`).length, 3);
   });
 
+  test('concurrent sends to one blob (two source partitions) append one at a time: no position race, no line lost', async () => {
+    // A slow service: each append waits before checking the position, as a real round trip does.
+    class SlowService extends FakeBlobService {
+      running = 0;
+      maxRunning = 0;
+      conflicts = 0;
+      override async appendBlock(container: string, name: string, body: Buffer, position: number): Promise<AppendBlobState> {
+        this.running++;
+        this.maxRunning = Math.max(this.maxRunning, this.running);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return await super.appendBlock(container, name, body, position);
+        } catch (error) {
+          this.conflicts++;
+          throw error;
+        } finally {
+          this.running--;
+        }
+      }
+    }
+    const service = new SlowService();
+    const sink = new BlobSink(parseBlobSettings({ connectionStringEnv: 'X' }, 'd'), context, service);
+    // Byte-identical lines from different offsets: an append race would take one for the other's landed retry.
+    const fromPartition = (partition: number) => [1, 2, 3].map((i) => ({ ...record(i), partition, offset: String(partition * 100 + i) }));
+    const outcomes = await Promise.all([sink.send(fromPartition(0)), sink.send(fromPartition(1)), sink.send(fromPartition(2))]);
+    assert.deepEqual(outcomes.map((o) => o.status), ['delivered', 'delivered', 'delivered']);
+    assert.equal(service.maxRunning, 1);
+    assert.equal(service.conflicts, 0);
+    assert.equal(service.lines(`${BASE}/PT1H.json`).length, 9);
+  });
+
   test('connection refused is retryable with a reason naming the endpoint, never delivered', async () => {
     const { service, sink } = makeSink();
     service.failNextAppends = 1;

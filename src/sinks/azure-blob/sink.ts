@@ -9,6 +9,7 @@
  */
 import { InsightLogsError } from '../../errors.js';
 import { scrubSecrets, type Logger } from '../../logging.js';
+import { KeyedQueue } from '../keyed-queue.js';
 import { groupByFile, type FileGroup } from '../layout/lines.js';
 import { continuationName } from '../layout/path.js';
 import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
@@ -36,6 +37,12 @@ export class BlobSink implements Sink {
   private readonly logger: Logger;
   private readonly containersReady = new Map<string, Promise<void>>();
   private readonly cursors = new Map<string, BlobCursor>();
+  /**
+   * Appends to one blob go one at a time even across concurrent sends (the forwarder sends
+   * from several source partitions at once): each append is conditioned on the length the
+   * cursor remembers, so two interleaved appends would race that bookkeeping.
+   */
+  private readonly appendsPerBlob = new KeyedQueue();
   private closed = false;
 
   constructor(
@@ -83,7 +90,9 @@ export class BlobSink implements Sink {
   private async writeGroup(group: FileGroup, abortSignal?: AbortSignal): Promise<RejectedRecord[]> {
     const container = this.settings.containers[group.category];
     const { blocks, tooLarge } = packBlocks(group.records, this.settings.maxBlockBytes);
-    for (const block of blocks) await this.appendSafely(container, group.blobName, block.body, abortSignal);
+    await this.appendsPerBlob.run(`${container}/${group.blobName}`, async () => {
+      for (const block of blocks) await this.appendSafely(container, group.blobName, block.body, abortSignal);
+    });
     return tooLarge;
   }
 
@@ -110,7 +119,7 @@ export class BlobSink implements Sink {
   }
 
   /** Appends one block exactly once to the blob (or its current continuation); throws on transient trouble. */
-  async appendSafely(container: string, baseName: string, body: Buffer, abortSignal?: AbortSignal): Promise<void> {
+  private async appendSafely(container: string, baseName: string, body: Buffer, abortSignal?: AbortSignal): Promise<void> {
     const cursor = this.cursorFor(container, baseName);
     let lastError: unknown;
     for (let step = 0; step < MAX_STEPS_PER_BLOCK; step++) {

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { InsightLogsError } from '../../errors.js';
 import type { Logger } from '../../logging.js';
+import { KeyedQueue } from '../keyed-queue.js';
 import type { HealthResult, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
 import { parseDirSettings, type DirSinkSettings } from './config.js';
 import { buildFileAppends } from './request-builder.js';
@@ -24,6 +25,8 @@ export class DirSink implements Sink {
   readonly root: string;
   private readonly logger: Logger;
   private readonly checkedFiles = new Set<string>();
+  /** One append at a time per file, even across concurrent sends (several source partitions at once). */
+  private readonly appendsPerFile = new KeyedQueue();
   private closed = false;
 
   constructor(settings: DirSinkSettings, context: Pick<SinkContext, 'name' | 'logger'>) {
@@ -39,7 +42,7 @@ export class DirSink implements Sink {
     const worker = async (): Promise<void> => {
       while (next < appends.length) {
         const { file, body } = appends[next++]!;
-        const { repairedTornLine } = await appendDurably(file, body, !this.checkedFiles.has(file));
+        const { repairedTornLine } = await this.appendsPerFile.run(file, () => appendDurably(file, body, !this.checkedFiles.has(file)));
         if (repairedTornLine) this.logger.warn({ file }, 'file ended in a partial line (earlier crash); started the new lines on a fresh line');
         if (this.checkedFiles.size >= MAX_CHECKED_FILES) this.checkedFiles.clear();
         this.checkedFiles.add(file);
