@@ -13,7 +13,7 @@ import { InsightLogsError } from '../errors.js';
 import { EVENT_KINDS, type EventKind, type InsightEvent, type TypedEvent } from '../events/types.js';
 import { packageRoot } from '../util/package-root.js';
 import { fingerprintBytes } from './crc64-avro.js';
-import { withoutNulls } from './plain.js';
+import { plainConverter } from './plain.js';
 
 export const MAGIC = Buffer.from([0xc3, 0x01]);
 export const HEADER_LENGTH = 10;
@@ -42,7 +42,7 @@ function kindOfSchema(type: AvroType): EventKind {
 }
 
 export class SchemaRegistry {
-  private readonly readers = new Map<EventKind, { type: AvroType; header: Buffer }>();
+  private readonly readers = new Map<EventKind, { type: AvroType; header: Buffer; toPlain: (value: unknown) => unknown }>();
   private readonly writers = new Map<string, WriterEntry>();
 
   /** `readerSchemas`: one per kind (the newest); `olderWriterSchemas`: versions still on the topics. */
@@ -51,7 +51,7 @@ export class SchemaRegistry {
       const type = avro.Type.forSchema(schema as avro.Schema);
       const kind = kindOfSchema(type);
       const header = Buffer.concat([MAGIC, fingerprintBytes(canonical(type))]);
-      this.readers.set(kind, { type, header });
+      this.readers.set(kind, { type, header, toPlain: plainConverter(type) });
       this.writers.set(header.subarray(2).toString('hex'), { kind, writer: type, resolver: undefined });
     }
     for (const kind of EVENT_KINDS) {
@@ -110,14 +110,15 @@ export class SchemaRegistry {
     if (!entry) {
       throw new InsightLogsError('SCHEMA_UNKNOWN_FINGERPRINT', `unknown writer schema fingerprint ${key}: add that schema version to schemas/history/ or upgrade this reader`);
     }
-    const reader = this.readers.get(entry.kind)!.type;
+    const reader = this.readers.get(entry.kind)!;
     let value: unknown;
     try {
-      value = reader.fromBuffer(message.subarray(HEADER_LENGTH), entry.resolver, false);
+      value = reader.type.fromBuffer(message.subarray(HEADER_LENGTH), entry.resolver, false);
     } catch (err) {
       throw new InsightLogsError('DECODE_FAILED', `${entry.kind} body is not valid Avro for its schema (${(err as Error).message})`, { cause: err });
     }
-    return { kind: entry.kind, event: withoutNulls(value) } as TypedEvent;
+    // A fresh plain object each call: callers may change it (the forwarder sets the category in place).
+    return { kind: entry.kind, event: reader.toPlain(value) } as TypedEvent;
   }
 }
 

@@ -20,7 +20,7 @@ export function decodeMessage(
   let record: SinkRecord;
   try {
     const { event } = registry.decode(value);
-    record = toSinkRecord(event, source);
+    record = toSinkRecord(event, source, { owned: true });
   } catch (err) {
     if (err instanceof InsightLogsError) return { ok: false, code: err.code, reason: err.message };
     return { ok: false, code: 'DECODE_FAILED', reason: (err as Error).message };
