@@ -82,7 +82,11 @@ async function replay(flags: ReplayFlags): Promise<void> {
 }
 
 export function register(program: Command): void {
-  const deadletter = program.command('deadletter').description('inspect the dead-letter topic and replay records once their cause is fixed');
+  const deadletter = program.command('deadletter').description('inspect the dead-letter topic and replay records once their cause is fixed')
+    .addHelpText('after', `
+Examples:
+  $ insight-logs deadletter list
+  $ insight-logs deadletter replay --dry-run`);
   deadletter
     .command('list')
     .description('the most recent dead-lettered records: reason, code, origin, destination, time, size, a decoded summary')

@@ -51,8 +51,9 @@ simulated traffic, forwards it in this process and waits until everything is del
 Ctrl-C stops it cleanly at any time (exit 130). See docs/demo.md.
 
 Examples:
-  $ npm run demo
+  $ insight-logs demo
   $ insight-logs demo --duration 1m --rate 500
-  $ insight-logs demo --out /tmp/logs --keep-services`)
+  $ insight-logs demo --out /tmp/logs --keep-services
+  $ npm run demo          (from a checkout: build, then the demo)`)
     .action(demo);
 }

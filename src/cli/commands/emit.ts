@@ -159,7 +159,11 @@ export function workflowInputFromFlags(flags: WorkflowFlags): WorkflowEventInput
 export function register(program: Command): void {
   const emit = program
     .command('emit')
-    .description('publish one event from the shell (waits for Kafka\'s acknowledgement)');
+    .description('publish one event from the shell (waits for Kafka\'s acknowledgement)')
+    .addHelpText('after', `
+Examples:
+  $ insight-logs emit api --method POST --path /api/instances/contoso/segments --status 201
+  $ insight-logs emit workflow --operation-type Segmentation --phase workflow --stage started`);
 
   emit
     .command('api')

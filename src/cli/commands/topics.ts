@@ -32,7 +32,11 @@ async function ensure(flags: EnsureFlags): Promise<void> {
 }
 
 export function register(program: Command): void {
-  const topics = program.command('topics').description('manage the Kafka topics insight-logs uses');
+  const topics = program.command('topics').description('manage the Kafka topics insight-logs uses')
+    .addHelpText('after', `
+Examples:
+  $ insight-logs topics ensure
+  $ insight-logs topics ensure --partitions 12`);
   topics
     .command('ensure')
     .description('create insight-logs-audit, -operational, -deadletter (N partitions) and -destinations (1, compacted) when missing')
