@@ -40,3 +40,7 @@ export { dirSinkType, DirSink } from './sinks/dir/sink.js';
 export type { DirSinkSettings } from './sinks/dir/config.js';
 /** Blob/dir layout: the blob name of a record and the resourceId path check. */
 export { blobNameFor, resourceIdPathProblem } from './sinks/layout/path.js';
+/** Ops: status report, dead-letter list/replay (replay bookkeeping in group insight-logs-deadletter-replay), the demo. */
+export { collectStatus, formatStatus, type StatusReport } from './ops/status.js';
+export { listDeadLetters, replayDeadLetters, REPLAY_GROUP, REPLAYED_FROM_HEADER, type DeadLetterEntry, type ReplayResult } from './ops/deadletter.js';
+export { runDemo, type DemoOptions } from './demo/run.js';
