@@ -136,7 +136,8 @@ function runNodeTest(files, env, { concurrency, timeoutMs }) {
   });
 }
 
-const env = { ...process.env };
+// The in-memory `memory` destination type is registered only for tests (src/sinks/registry.ts).
+const env = { ...process.env, INSIGHT_LOGS_TEST_SINKS: '1' };
 if (!existsSync(path.join(root, 'dist'))) {
   console.error('dist/ not found: run `npm run build` first');
   console.log('0 passed, 1 failed');

@@ -14,7 +14,6 @@ import { logAnalyticsSinkType } from './log-analytics/sink.js';
 export type AnySinkType = SinkType<any>;
 
 export const SINK_TYPES: readonly AnySinkType[] = [
-  memorySinkType,
   blobSinkType,
   dirSinkType,
   eventHubsSinkType,
@@ -55,7 +54,15 @@ export class SinkRegistry {
   }
 }
 
+/**
+ * `memory` keeps records inside one process and loses them with it: it exists for tests and is
+ * registered only when INSIGHT_LOGS_TEST_SINKS=1 (the test runner sets it), so nobody can
+ * commit offsets for records that went nowhere durable.
+ */
+export const TEST_SINKS_ENV = 'INSIGHT_LOGS_TEST_SINKS';
+
 let defaultRegistry: SinkRegistry | undefined;
 export function defaultSinkRegistry(): SinkRegistry {
-  return (defaultRegistry ??= new SinkRegistry(SINK_TYPES));
+  const withTestSinks = process.env[TEST_SINKS_ENV] === '1';
+  return (defaultRegistry ??= new SinkRegistry(withTestSinks ? [...SINK_TYPES, memorySinkType] : SINK_TYPES));
 }
