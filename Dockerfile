@@ -6,7 +6,7 @@
 #   docker run --rm -e KAFKA_BROKERS=host:9092 insight-logs:0.1.0 topics ensure
 
 # ---- build: compile TypeScript ---------------------------------------------------------
-FROM node:20-bookworm-slim AS build
+FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
 # Dependencies first, so editing the source does not invalidate the npm layer.
 COPY package.json package-lock.json ./
@@ -18,7 +18,7 @@ COPY src ./src
 RUN npx tsc -p docker/tsconfig.build.json
 
 # ---- runtime: production dependencies and dist/src only --------------------------------
-FROM node:20-bookworm-slim AS runtime
+FROM node:20.20.2-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

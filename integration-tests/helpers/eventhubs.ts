@@ -139,7 +139,7 @@ export async function startEventHubsDouble(options: StartOptions = {}): Promise<
   };
 }
 
-export const EMULATOR_IMAGE = 'mcr.microsoft.com/azure-messaging/eventhubs-emulator:latest';
+export const EMULATOR_IMAGE = 'mcr.microsoft.com/azure-messaging/eventhubs-emulator:2.1.0'; // same pin as docker-compose.yml
 const EMULATOR_AZURITE_IMAGE = 'mcr.microsoft.com/azure-storage/azurite:3.35.0';
 
 /**
