@@ -21,3 +21,12 @@ test('errors carry code, retryable flag and cause, and describe themselves witho
   assert.equal(describeError(err), 'SINK_UNAVAILABLE: cannot reach the account');
   assert.equal(new InsightLogsError('ABORTED', 'x').retryable, false);
 });
+
+test('describeError gives one line: first line only, bounded, Azure AD credential dumps summarised', () => {
+  assert.equal(describeError(new Error('first line\n  second line\n  third')), 'first line');
+  assert.equal(describeError(new Error('x'.repeat(1000))).length, 300);
+  const credential = new Error('ChainedTokenCredential authentication failed.\nCredentialUnavailableError: EnvironmentCredential is unavailable…\nManagedIdentityCredential …');
+  credential.name = 'AggregateAuthenticationError';
+  assert.match(describeError(credential), /^no Azure AD credential is available/);
+  assert.ok(!describeError(credential).includes('\n'));
+});

@@ -53,9 +53,23 @@ export function hasCode(err: unknown, code: ErrorCode): err is InsightLogsError 
   return err instanceof InsightLogsError && err.code === code;
 }
 
-/** A message safe to print: never a stack trace, never a cause's secrets beyond its message. */
+const MAX_DESCRIPTION = 300;
+
+/** Azure AD's "no credential worked" errors list every credential tried over many lines. */
+const CREDENTIAL_ERRORS = new Set(['CredentialUnavailableError', 'AggregateAuthenticationError', 'AuthenticationRequiredError']);
+
+/** The first line of a message, at most 300 characters: one line for a log or a terminal. */
+function oneLine(text: string): string {
+  const first = text.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
+  return first.length > MAX_DESCRIPTION ? `${first.slice(0, MAX_DESCRIPTION - 1)}…` : first;
+}
+
+/** A message safe to print: one line, never a stack trace, never a cause's secrets beyond its message. */
 export function describeError(err: unknown): string {
-  if (err instanceof InsightLogsError) return `${err.code}: ${err.message}`;
-  if (err instanceof Error) return err.message;
-  return String(err);
+  if (err instanceof InsightLogsError) return `${err.code}: ${oneLine(err.message)}`;
+  if (err instanceof Error && CREDENTIAL_ERRORS.has(err.name)) {
+    return 'no Azure AD credential is available (DefaultAzureCredential tried environment, managed identity and developer sign-ins); set the destination\'s credential variable, or sign in (az login) / assign a managed identity';
+  }
+  if (err instanceof Error) return oneLine(err.message) || err.name;
+  return oneLine(String(err));
 }
