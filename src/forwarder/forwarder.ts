@@ -25,6 +25,7 @@ import { DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunking.js';
 import { DeadLetterWriter } from './dead-letter.js';
 import { DEFAULT_GROUP_SESSION, type GroupSession } from './group-session.js';
 import { DestinationPipeline, type PipelineStats } from './pipeline.js';
+import { tuningFromEnv, type PipelineTuning } from './tuning.js';
 import { within } from '../util/within.js';
 
 export interface ForwarderOptions {
@@ -54,6 +55,12 @@ export interface ForwarderOptions {
   lagIntervalMs?: number;
   /** Consumer group session timeout and heartbeat (default 10 s / 3 s; see group-session.ts). */
   groupSession?: GroupSession;
+  /**
+   * Partitions delivered at once and the commit interval within a batch; what is not given
+   * comes from INSIGHT_LOGS_PARTITION_CONCURRENCY / INSIGHT_LOGS_COMMIT_INTERVAL_MS or the
+   * defaults (see tuning.ts).
+   */
+  tuning?: Partial<PipelineTuning>;
 }
 
 /** Crashes within this window that make /healthz fail. */
@@ -68,6 +75,7 @@ export class Forwarder {
   readonly metrics = new ForwarderMetrics();
   private readonly registry: SinkRegistry;
   private readonly schemas: SchemaRegistry;
+  private readonly tuning: PipelineTuning;
   private readonly topics: { audit: string; operational: string };
   private readonly pipelines = new Map<string, DestinationPipeline>();
   private readonly configs = new Map<string, DestinationConfig>();
@@ -90,6 +98,7 @@ export class Forwarder {
     this.kafka = createKafka(options.kafka, this.logger);
     this.registry = options.registry ?? defaultSinkRegistry();
     this.schemas = options.schemas ?? defaultSchemaRegistry();
+    this.tuning = { ...tuningFromEnv(process.env), ...options.tuning };
     this.topics = { audit: options.topics?.audit ?? AUDIT_TOPIC, operational: options.topics?.operational ?? OPERATIONAL_TOPIC };
     this.store = new DestinationStore({
       kafka: this.kafka,
@@ -243,6 +252,8 @@ export class Forwarder {
         fromBeginning: this.options.fromBeginning ?? true,
         onFatalCrash: (error) => this.onFatalCrash(config, error),
         groupSession: this.options.groupSession ?? DEFAULT_GROUP_SESSION,
+        partitionConcurrency: this.tuning.partitionConcurrency,
+        commitIntervalMs: this.tuning.commitIntervalMs,
       });
       this.pipelines.set(config.name, pipeline);
       await pipeline.start();

@@ -58,6 +58,13 @@ export interface PipelineOptions {
   onFatalCrash: (error: Error) => void;
   /** Session timeout and heartbeat of the consumer group (how fast a dead member's partitions move). */
   groupSession: GroupSession;
+  /** Partitions whose batches are handled at the same time (each one's records still in order). */
+  partitionConcurrency: number;
+  /**
+   * A partition's delivered offsets are committed at most this often while a fetched batch is
+   * being delivered (0 = after every chunk); always at the end of the batch and when it stops early.
+   */
+  commitIntervalMs: number;
 }
 
 type Delivery = 'done' | 'abandoned';
@@ -75,7 +82,10 @@ export class DestinationPipeline {
   private readonly removeListeners: (() => void)[] = [];
   /** Set by stop(): finish the chunk being sent, start no other. */
   private stopping = false;
-  private inflight: Promise<unknown> | undefined;
+  /** Batches being handled (one per partition at most), for stop() to wait on. */
+  private readonly inflight = new Set<Promise<unknown>>();
+  /** When each `topic/partition` was last committed by this process (ms), for `commitIntervalMs`. */
+  private readonly lastCommitAt = new Map<string, number>();
 
   constructor(private readonly options: PipelineOptions) {
     this.name = options.config.name;
@@ -123,10 +133,14 @@ export class DestinationPipeline {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      // Each partition's batches stay in order (kafkajs hands a partition to one handler at a
+      // time); several partitions are delivered at once so a sink round trip does not idle the rest.
+      partitionsConsumedConcurrently: this.options.partitionConcurrency,
       eachBatch: (payload) => {
         const handled = this.handleBatch(payload);
-        this.inflight = handled.catch(() => undefined);
+        const settled = handled.catch(() => undefined);
+        this.inflight.add(settled);
+        void settled.then(() => this.inflight.delete(settled));
         return handled;
       },
     });
@@ -149,7 +163,7 @@ export class DestinationPipeline {
       } catch {
         // not running yet: nothing in flight
       }
-      const inflight = this.inflight ?? Promise.resolve();
+      const inflight = Promise.all([...this.inflight]);
       if (!(await within(inflight, timeoutMs))) {
         this.log.warn({ timeoutMs }, 'in-flight chunk did not finish in time: abandoned uncommitted, it will be delivered again');
         this.abort.abort();
@@ -207,19 +221,42 @@ export class DestinationPipeline {
         await this.deadLetterNow(bad, payload);
         tracker.markDone(topic, partition, bad.map((d) => d.source.offset));
       }
-      await this.commit(tracker, topic, partition, payload);
+      await this.commitIfDue(tracker, topic, partition, payload);
 
+      let complete = true;
       for (const chunk of chunkRecords(good, this.options.chunkLimits)) {
-        if (!isRunning() || isStale() || this.stopping) return;
-        const outcome = await this.deliver(tracker, chunk, payload);
-        if (outcome === 'abandoned') return;
+        if (!isRunning() || isStale() || this.stopping || (await this.deliver(tracker, chunk, payload)) === 'abandoned') {
+          complete = false;
+          break;
+        }
         const last = chunk[chunk.length - 1]!;
         payload.resolveOffset(last.offset);
       }
-      if (isRunning() && !isStale() && !this.stopping) payload.resolveOffset(batch.lastOffset());
+      if (complete && isRunning() && !isStale() && !this.stopping) {
+        payload.resolveOffset(batch.lastOffset());
+        await this.commit(tracker, topic, partition, payload);
+      } else {
+        await this.commitOnTheWayOut(tracker, topic, partition, payload);
+      }
     } catch (err) {
-      if (err instanceof Abandoned) return;
+      if (err instanceof Abandoned) {
+        await this.commitOnTheWayOut(tracker, topic, partition, payload);
+        return;
+      }
       throw err;
+    }
+  }
+
+  /**
+   * A batch left early (stopping, aborted, rebalanced): what was delivered before is still
+   * committed unless the partition may have moved (stale), so a stop redelivers nothing that
+   * was delivered. A failure here only means more redelivery later.
+   */
+  private async commitOnTheWayOut(tracker: OffsetTracker, topic: string, partition: number, payload: EachBatchPayload): Promise<void> {
+    try {
+      await this.commit(tracker, topic, partition, payload);
+    } catch (err) {
+      this.log.warn({ err, topic, partition }, 'commit of delivered records failed while leaving a batch; they will be delivered again');
     }
   }
 
@@ -283,7 +320,7 @@ export class DestinationPipeline {
         tracker.markCommitted(topic, partition, committedInside.offset);
         this.noteCommitted(committedInside.topic, committedInside.partition, committedInside.offset, payload.batch.highWatermark);
       }
-      await this.commit(tracker, topic, partition, payload);
+      await this.commitIfDue(tracker, topic, partition, payload);
       return 'done';
     }
   }
@@ -321,11 +358,19 @@ export class DestinationPipeline {
     this.log.warn({ records: entries.length, codes: [...byCode.keys()] }, 'records dead-lettered');
   }
 
+  /** Commits within a batch only when the partition's last commit is `commitIntervalMs` old: one round trip saved per chunk. */
+  private async commitIfDue(tracker: OffsetTracker, topic: string, partition: number, payload: EachBatchPayload): Promise<void> {
+    const last = this.lastCommitAt.get(`${topic}/${partition}`);
+    if (last !== undefined && Date.now() - last < this.options.commitIntervalMs) return;
+    await this.commit(tracker, topic, partition, payload);
+  }
+
   private async commit(tracker: OffsetTracker, topic: string, partition: number, payload: EachBatchPayload): Promise<void> {
     const candidate = tracker.committable(topic, partition);
     if (!candidate || payload.isStale()) return;
     await this.consumer.commitOffsets([candidate]);
     tracker.markCommitted(topic, partition, candidate.offset);
+    this.lastCommitAt.set(`${topic}/${partition}`, Date.now());
     this.noteCommitted(topic, partition, candidate.offset, payload.batch.highWatermark);
   }
 
