@@ -93,3 +93,36 @@ test('a connection error is retryable, without the secret, and the client is rec
 test('a missing connection string variable is SECRET_MISSING naming the variable, not a value', () => {
   assert.throws(() => eventHubsSinkType.create(settings, { ...context, env: {} }), (e: unknown) => hasCode(e, 'SECRET_MISSING') && /EH_CS/.test((e as Error).message));
 });
+
+test('concurrent sends: a failed send resets only the client it used, never a replacement another send already made', async () => {
+  const hub = fakeHub(8192);
+  let releaseSlowFailure!: () => void;
+  const slowFailure = new Promise<void>((resolve) => { releaseSlowFailure = resolve; });
+  let calls = 0;
+  const factory = (c: unknown, name: string): HubProducer => {
+    const producer = hub.factory(c, name);
+    const id = hub.state.created;
+    return {
+      ...producer,
+      async sendBatch(batch, signal) {
+        calls++;
+        // Client 1: the first send fails at once, the second fails later (after a replacement exists).
+        if (id === 1 && calls === 1) throw Object.assign(new Error('conn gone'), { code: 'ConnectionForcedError' });
+        if (id === 1) { await slowFailure; throw Object.assign(new Error('conn gone'), { code: 'ConnectionForcedError' }); }
+        return producer.sendBatch(batch, signal);
+      },
+    };
+  };
+  const sink = new EventHubsSink(settings, context, credentialsFor(settings, context.env), factory);
+  const first = sink.send(records(3));
+  const second = sink.send(records(3));
+  assert.equal((await first).status, 'retryable');
+  // A third send gets a fresh client (2) while the second is still failing on client 1.
+  assert.equal((await sink.send(records(3))).status, 'delivered');
+  releaseSlowFailure();
+  assert.equal((await second).status, 'retryable');
+  // Client 2 is still in use: the next send needs no new client.
+  assert.equal((await sink.send(records(3))).status, 'delivered');
+  assert.equal(hub.state.created, 2);
+  await sink.close();
+});

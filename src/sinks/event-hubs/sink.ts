@@ -58,11 +58,14 @@ export class EventHubsSink implements Sink {
     return producer;
   }
 
-  /** Drops a hub's client after a connection-level error; the next send creates a fresh one. */
-  private async resetProducer(hub: string): Promise<void> {
-    const producer = this.producers.get(hub);
-    this.producers.delete(hub);
-    await producer?.close().catch(() => undefined);
+  /**
+   * Drops a hub's client after a connection-level error; the next send creates a fresh one.
+   * Only the client that failed: with sends from several partitions at once, another send may
+   * already have replaced it, and closing the replacement would fail sends that are fine.
+   */
+  private async resetProducer(hub: string, failed: HubProducer): Promise<void> {
+    if (this.producers.get(hub) === failed) this.producers.delete(hub);
+    await failed.close().catch(() => undefined);
   }
 
   async send(batch: readonly SinkRecord[], options: SendOptions = {}): Promise<SendOutcome> {
@@ -70,8 +73,9 @@ export class EventHubsSink implements Sink {
     const rejected: RejectedRecord[] = [];
     for (const [category, records] of groupByCategory(batch)) {
       const hub = this.settings.hubs[category];
+      const producer = this.producerFor(hub);
       try {
-        rejected.push(...(await this.sendToHub(hub, records, options.abortSignal)));
+        rejected.push(...(await this.sendToHub(producer, records, options.abortSignal)));
       } catch (error) {
         const failure = classifyEventHubsError(error);
         if (failure.kind === 'too-large') {
@@ -80,7 +84,7 @@ export class EventHubsSink implements Sink {
           this.bodyScale.set(hub, scale);
           this.logger.warn({ hub, scale }, 'event hub refused an event as too large; packing smaller bodies');
         } else if (failure.resetClient) {
-          await this.resetProducer(hub);
+          await this.resetProducer(hub, producer);
         }
         const reason = failure.reason;
         const retryAfterMs = failure.kind === 'retryable' ? failure.retryAfterMs : undefined;
@@ -93,8 +97,7 @@ export class EventHubsSink implements Sink {
     return rejected.length > 0 ? { status: 'delivered', rejected } : { status: 'delivered' };
   }
 
-  private async sendToHub(hub: string, records: readonly SinkRecord[], abortSignal?: AbortSignal): Promise<RejectedRecord[]> {
-    const producer = this.producerFor(hub);
+  private async sendToHub(producer: HubProducer, records: readonly SinkRecord[], abortSignal?: AbortSignal): Promise<RejectedRecord[]> {
     const groups = [...groupByPartitionKey(records)];
     const rejected: RejectedRecord[] = [];
     let next = 0;
@@ -156,14 +159,15 @@ export class EventHubsSink implements Sink {
     await Promise.all(
       hubs.map(async (hub) => {
         const signals = [AbortSignal.timeout(HEALTHCHECK_TIMEOUT_MS), ...(options.abortSignal ? [options.abortSignal] : [])];
+        const producer = this.producerFor(hub);
         try {
-          const properties = await this.producerFor(hub).getProperties(AbortSignal.any(signals));
+          const properties = await producer.getProperties(AbortSignal.any(signals));
           if (properties.partitionIds.length === 0) problems.push(`event hub '${hub}' on ${this.endpoint} has no partitions`);
         } catch (error) {
           const failure = classifyEventHubsError(error);
           const timedOut = signals[0]!.aborted;
           problems.push(`event hub '${hub}' on ${this.endpoint} is not usable: ${timedOut ? `no answer within ${HEALTHCHECK_TIMEOUT_MS} ms` : failure.reason} (${scrubSecrets(describeError(lastAttemptError(error)))})`);
-          if (failure.kind === 'retryable' && failure.resetClient) await this.resetProducer(hub);
+          if (failure.kind === 'retryable' && failure.resetClient) await this.resetProducer(hub, producer);
         }
       }),
     );
