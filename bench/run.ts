@@ -2,9 +2,9 @@
  * `npm run bench`: the forwarder against its ceilings and a peer on the same machine, broker
  * and topic. Settings (env): BENCH_EVENTS (1,000,000), BENCH_RUNS (3), BENCH_PARTITIONS (3),
  * BENCH_LATENCY_SECONDS (30), BENCH_LATENCY_RATE (10,000), BENCH_SOAK_SECONDS (600; 60 quick),
- * BENCH_SOAK_RATE (10,000), BENCH_KEEP=1 keeps the scratch folder. `--quick` (or BENCH_QUICK=1):
- * 100,000 events, 1 run. `--only a,b` runs some scenarios: ceilings, forwarder, rsyslog,
- * producer, latency, soak. Writes bench/results/<date>.json and rewrites bench/RESULTS.md.
+ * BENCH_SOAK_RATE (10,000), BENCH_SIMULATE_RATE (25,000), BENCH_SIMULATE_SECONDS (10),
+ * BENCH_KEEP=1 keeps the scratch folder. `--quick` (or BENCH_QUICK=1): 100,000 events, 1 run.
+ * `--only a,b` runs some scenarios: ceilings, forwarder, rsyslog, producer, simulate, latency, soak. Writes bench/results/<date>.json and rewrites bench/RESULTS.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { DESTINATION_KINDS, runForwarder } from './scenarios/forwarder.js';
 import { measureLatency, type LatencyResult } from './scenarios/latency.js';
 import { emitCost, publishThroughput, type EmitCost } from './scenarios/producer.js';
 import { rsyslogMissing, runRsyslog } from './scenarios/rsyslog.js';
+import { simulatePublishRate, type SimulateResult } from './scenarios/simulate.js';
 import { soak, type SoakResult } from './scenarios/soak.js';
 import type { Throughput } from './lib/context.js';
 import { load1, machineInfo } from './lib/machine.js';
@@ -21,7 +22,7 @@ import { renderResults, type BenchReport, type Row } from './lib/report.js';
 import { openSession } from './lib/session.js';
 import { median } from './lib/stats.js';
 
-const SCENARIOS = ['ceilings', 'forwarder', 'rsyslog', 'producer', 'latency', 'soak'] as const;
+const SCENARIOS = ['ceilings', 'forwarder', 'rsyslog', 'producer', 'simulate', 'latency', 'soak'] as const;
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
   const latencyRate = intEnv('BENCH_LATENCY_RATE', 10_000);
   const soakSeconds = intEnv('BENCH_SOAK_SECONDS', quick ? 60 : 600);
   const soakRate = intEnv('BENCH_SOAK_RATE', 10_000);
+  const simulateRate = intEnv('BENCH_SIMULATE_RATE', 25_000);
+  const simulateSeconds = intEnv('BENCH_SIMULATE_SECONDS', 10);
   const machine = machineInfo();
   const startedAt = new Date();
   log(`${quick ? 'quick' : 'full'} run: ${events} events, ${runs} run(s); ${machine.cores} cores, ${machine.ramGiB} GiB, node ${machine.node}, kafka ${machine.kafka}, load ${machine.loadAtStart}`);
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
   }
   const emitRuns: EmitCost[] = [];
   const publishRuns: Throughput[] = [];
+  const simulateRuns: SimulateResult[] = [];
   let latency: LatencyResult | undefined;
   let soakResult: SoakResult | undefined;
   const errors: Record<string, string> = {};
@@ -112,6 +116,16 @@ async function main(): Promise<void> {
         } catch (err) {
           errors.producer = (err as Error).message;
           log(`  producer: FAILED ${errors.producer}`);
+        }
+      }
+      if (only.has('simulate') && !errors.simulate) {
+        try {
+          const s = await simulatePublishRate(ctx, simulateRate, simulateSeconds);
+          simulateRuns.push(s);
+          log(`  simulate --rate ${simulateRate} --duration ${simulateSeconds}s: ${s.published} events, ${Math.round(s.summaryEventsPerSec)}/s by its summary, ${Math.round(s.brokerEventsPerSec)}/s into the topics${s.peakRssMiB ? `, peak RSS ${s.peakRssMiB.toFixed(0)} MiB` : ''}`);
+        } catch (err) {
+          errors.simulate = (err as Error).message;
+          log(`  simulate: FAILED ${errors.simulate}`);
         }
       }
     }
@@ -177,6 +191,15 @@ async function main(): Promise<void> {
       emitsPerRun: emitRuns[0]!.emits,
       publishEventsPerSec: median(publishRuns.map((p) => p.eventsPerSec)),
       publishMbPerSec: median(publishRuns.map((p) => p.mbPerSec)),
+    } } : {}),
+    ...(simulateRuns.length ? { simulate: {
+      rate: simulateRate,
+      seconds: simulateSeconds,
+      runs: simulateRuns.length,
+      published: median(simulateRuns.map((s) => s.published)),
+      summaryEventsPerSec: median(simulateRuns.map((s) => s.summaryEventsPerSec)),
+      brokerEventsPerSec: median(simulateRuns.map((s) => s.brokerEventsPerSec)),
+      ...(simulateRuns.some((s) => s.peakRssMiB !== undefined) ? { peakRssMiB: Math.max(...simulateRuns.map((s) => s.peakRssMiB ?? 0)) } : {}),
     } } : {}),
     ...(latency ? { latency } : {}),
     ...(soakResult ? { soak: soakResult } : {}),

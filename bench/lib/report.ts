@@ -31,6 +31,8 @@ export interface BenchReport {
   preload: { eventsPerSec: number; seconds: number };
   rows: Row[];
   producer?: { emitMicros: number; pinoMicros: number; emitVsPino: number; emitsPerRun: number; publishEventsPerSec: number; publishMbPerSec: number };
+  /** `insight-logs simulate` as a child process (medians over runs). */
+  simulate?: { rate: number; seconds: number; runs: number; published: number; summaryEventsPerSec: number; brokerEventsPerSec: number; peakRssMiB?: number };
   latency?: LatencyResult;
   soak?: SoakResult;
   errors: Record<string, string>;
@@ -54,6 +56,10 @@ function otherFigures(r: BenchReport): string {
     out.push(`| producer: one \`emit\` on the caller's loop | ${fix(p.emitMicros, 2)} µs (median over ${int(p.emitsPerRun)} emits) |`);
     out.push(`| one pino log line to /dev/null, same run | ${fix(p.pinoMicros, 2)} µs → emit = ${fix(p.emitVsPino, 1)} × a log line |`);
     out.push(`| producer publish throughput (acks=all) | ${int(p.publishEventsPerSec)} events/s, ${fix(p.publishMbPerSec)} MB/s |`);
+  }
+  if (r.simulate) {
+    const s = r.simulate;
+    out.push(`| \`insight-logs simulate --rate ${int(s.rate)} --duration ${s.seconds}s\` publish rate | ${int(s.summaryEventsPerSec)} events/s by its summary (drain included), ${int(s.brokerEventsPerSec)} events/s into the topics (end offsets); ${int(s.published)} events${s.peakRssMiB ? `, peak RSS ${int(s.peakRssMiB)} MiB` : ''}, ${s.runs} run(s) |`);
   }
   out.push(`| pre-load of the bench topic (EventProducer, ${int(r.events)} events) | ${int(r.preload.eventsPerSec)} events/s |`);
   if (r.latency) {
