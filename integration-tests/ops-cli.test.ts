@@ -119,8 +119,16 @@ test('status, dead-letter list and replay after a fix, destinations list with st
   const audit = events.filter((e) => e.category === 'Audit');
   const operational = events.filter((e) => e.category === 'Operational');
 
-  // A destination that rejects every record as too large: all six are dead-lettered.
-  await store.apply([parseDestination({ name: picky, type: 'memory', store: memStore, maxRecordBytes: '50' }, picky)]);
+  // A destination that rejects every record as too large: all six are dead-lettered. A second,
+  // healthy destination takes them at once and must not get the replays meant for the first.
+  const calm = uniqueName('calm');
+  const calmStore = uniqueName('ops-calm');
+  memoryStores.push(calmStore);
+  const calmReceived = memoryStore(calmStore);
+  await store.apply([
+    parseDestination({ name: picky, type: 'memory', store: memStore, maxRecordBytes: '50' }, picky),
+    parseDestination({ name: calm, type: 'memory', store: calmStore, categories: ['audit'] }, calm),
+  ]);
   const before = await cli('destinations', 'list');
   assert.equal(before.code, 0, before.stderr);
   assert.match(before.stdout, new RegExp(`^${picky}\\s+memory\\s+audit,operational\\s+not started\\s+0\\s+unknown\\s+`, 'm'));
@@ -190,6 +198,8 @@ test('status, dead-letter list and replay after a fix, destinations list with st
   assert.match(replay.stdout, new RegExp(`6 record\\(s\\) replayed \\(.*${audit.length} to ${names.audit}.*\\)`));
   await received.waitFor(6, 60_000);
   assert.deepEqual(received.records.map((r) => idOf(r.event)).sort(), events.map(idOf).sort(), 'the fixed destination got every replayed record');
+  await until('the healthy destination read the replays too', () => (forwarder.pipelineStats(calm)?.recordsIn ?? 0) >= 2 * audit.length);
+  assert.deepEqual(calmReceived.records.map((r) => idOf(r.event)).sort(), audit.map(idOf).sort(), 'a replay meant for another destination is skipped, not delivered twice');
   const replayed = (await readAll(brokers, names.audit)).filter((m) => m.headers[REPLAYED_FROM_HEADER] !== undefined);
   assert.equal(replayed.length, audit.length);
   for (const m of replayed) assert.match(String(m.headers[REPLAYED_FROM_HEADER]), new RegExp(`^${names.deadLetter}/\\d+/\\d+$`));

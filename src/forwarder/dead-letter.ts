@@ -28,6 +28,24 @@ export const DEADLETTER_HEADERS = {
   time: 'x-deadletter-time',
 } as const;
 
+/**
+ * Headers of a record replayed from the dead-letter topic onto its source topic: where it was
+ * dead-lettered, and the one destination that failed it. Other destinations already have that
+ * record, so they skip it instead of delivering it twice.
+ */
+export const REPLAY_HEADERS = {
+  from: 'x-replayed-from',
+  forDestination: 'x-replayed-for-destination',
+} as const;
+
+/** True when a message is a dead-letter replay meant for some other destination than `destination`. */
+export function isReplayForAnother(headers: Record<string, unknown> | undefined, destination: string): boolean {
+  const target = headers?.[REPLAY_HEADERS.forDestination];
+  if (target === undefined || target === null) return false;
+  const name = Buffer.isBuffer(target) ? target.toString('utf8') : String(target);
+  return name !== destination;
+}
+
 /** Headers are limited in practice; a reason is a sentence, not a dump. */
 const MAX_REASON_LENGTH = 1000;
 

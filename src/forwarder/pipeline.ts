@@ -15,7 +15,7 @@ import type { ForwarderMetrics } from '../metrics/metrics.js';
 import { backoffDelay, sleep, type RetryOptions } from '../sinks/retry.js';
 import type { OffsetCommit, SendOutcome, Sink, SinkRecord } from '../sinks/sink.js';
 import { chunkRecords, type ChunkLimits } from './chunking.js';
-import type { DeadLetter, DeadLetterWriter } from './dead-letter.js';
+import { isReplayForAnother, type DeadLetter, type DeadLetterWriter } from './dead-letter.js';
 import { decodeMessage } from './decode.js';
 import type { GroupSession } from './group-session.js';
 import { OffsetTracker } from './offset-tracker.js';
@@ -200,7 +200,12 @@ export class DestinationPipeline {
 
     const good: SinkRecord[] = [];
     const bad: DeadLetter[] = [];
+    const replaysForOthers: string[] = [];
     for (const message of batch.messages) {
+      if (isReplayForAnother(message.headers, this.name)) {
+        replaysForOthers.push(message.offset);
+        continue;
+      }
       const source = { topic, partition, offset: message.offset };
       const result = decodeMessage(this.options.schemas, message.value, source);
       if (!result.ok) bad.push(this.deadLetterOf(message, source, result.code, result.reason));
@@ -217,6 +222,7 @@ export class DestinationPipeline {
     }
 
     try {
+      tracker.markDone(topic, partition, replaysForOthers);
       if (bad.length) {
         await this.deadLetterNow(bad, payload);
         tracker.markDone(topic, partition, bad.map((d) => d.source.offset));

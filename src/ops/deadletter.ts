@@ -12,14 +12,14 @@
 import { Partitioners, type IHeaders, type Kafka, type KafkaMessage, type Message } from 'kafkajs';
 import type { SchemaRegistry } from '../codec/schema-registry.js';
 import { ERROR_CODES, InsightLogsError } from '../errors.js';
-import { DEADLETTER_HEADERS } from '../forwarder/dead-letter.js';
+import { DEADLETTER_HEADERS, REPLAY_HEADERS } from '../forwarder/dead-letter.js';
 import { instanceOf } from '../tail/format.js';
 import { topicOffsets } from './offsets.js';
 import { readRange } from './read-range.js';
 
 export const REPLAY_GROUP = 'insight-logs-deadletter-replay';
-export const REPLAYED_FROM_HEADER = 'x-replayed-from';
-export const REPLAYED_FOR_HEADER = 'x-replayed-for-destination';
+export const REPLAYED_FROM_HEADER = REPLAY_HEADERS.from;
+export const REPLAYED_FOR_HEADER = REPLAY_HEADERS.forDestination;
 /** Kafka's default offset.metadata.max.bytes is 4096; stay well below. */
 const MAX_METADATA_LENGTH = 3500;
 
