@@ -64,9 +64,12 @@ function oneLine(text: string): string {
   return first.length > MAX_DESCRIPTION ? `${first.slice(0, MAX_DESCRIPTION - 1)}…` : first;
 }
 
-/** A message safe to print: one line, never a stack trace, never a cause's secrets beyond its message. */
+/**
+ * A message safe to print, never a stack trace. Our own errors are written to be read and
+ * may span lines on purpose (install instructions); anyone else's is cut to one bounded line.
+ */
 export function describeError(err: unknown): string {
-  if (err instanceof InsightLogsError) return `${err.code}: ${oneLine(err.message)}`;
+  if (err instanceof InsightLogsError) return `${err.code}: ${err.message}`;
   if (err instanceof Error && CREDENTIAL_ERRORS.has(err.name)) {
     return 'no Azure AD credential is available (DefaultAzureCredential tried environment, managed identity and developer sign-ins); set the destination\'s credential variable, or sign in (az login) / assign a managed identity';
   }
