@@ -55,7 +55,15 @@ describe('Kafka → Forwarder → blob (Azurite) and dir', { timeout: 300_000 },
     const c = blobs.getContainerClient(container);
     if (!(await c.exists())) return out;
     for await (const b of c.listBlobsFlat()) {
-      const text = (await c.getBlobClient(b.name).downloadToBuffer()).toString('utf8');
+      // Azurite can serve a download that races an append with the new block cut short (seen:
+      // 3 of 39 reads while three writers appended whole-line blocks; every later read was
+      // whole). Read again briefly before calling a blob torn: a torn blob stays torn.
+      let text = '';
+      for (let attempt = 0; attempt < 10; attempt++) {
+        text = (await c.getBlobClient(b.name).downloadToBuffer()).toString('utf8');
+        if (text.endsWith('\n')) break;
+        await sleep(200);
+      }
       assert.ok(text.endsWith('\n'), `${b.name} does not end with a newline`);
       out.set(b.name, text.split('\n').filter(Boolean));
     }
