@@ -4,6 +4,7 @@
  * Pure; they throw CONFIG_INVALID and never echo a value that may be a secret.
  */
 import { InsightLogsError } from '../errors.js';
+import type { CategoryName } from '../events/routing.js';
 
 export function configError(path: string, message: string): InsightLogsError {
   return new InsightLogsError('CONFIG_INVALID', `${path}: ${message}`);
@@ -92,4 +93,39 @@ export function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value as object)) deepFreeze(v);
   }
   return value;
+}
+
+export interface PerCategoryNamesRule {
+  /** The names used when a category is not given. */
+  defaults: Readonly<Record<CategoryName, string>>;
+  /** What one entry is called in messages: `container`, `hub`, `topic`, `stream`. */
+  noun: string;
+  isValid(name: string): boolean;
+  /** Why a name is refused, in words: `a topic name is 1-249 characters of …`. */
+  rule: string;
+  /** Audit and operational must not share a name (default true). */
+  distinct?: boolean;
+}
+
+/**
+ * `{ audit?: <name>, operational?: <name> }`: where each category goes (blob containers, hubs,
+ * topics, streams), with defaults, one validity rule, and the two categories kept apart.
+ */
+export function perCategoryNames(value: unknown, path: string, rule: PerCategoryNamesRule): Record<CategoryName, string> {
+  const names: Record<CategoryName, string> = { ...rule.defaults };
+  if (value === undefined) return names;
+  if (!isPlainObject(value)) throw configError(path, `expected { audit?: <${rule.noun}>, operational?: <${rule.noun}> }`);
+  for (const key of Object.keys(value)) {
+    if (key !== 'audit' && key !== 'operational') throw configError(`${path}.${key}`, 'unknown category; allowed: audit, operational');
+  }
+  for (const category of ['audit', 'operational'] as const) {
+    const name = value[category];
+    if (name === undefined) continue;
+    if (typeof name !== 'string' || !rule.isValid(name)) throw configError(`${path}.${category}`, rule.rule);
+    names[category] = name;
+  }
+  if ((rule.distinct ?? true) && names.audit === names.operational) {
+    throw configError(path, `audit and operational must go to different ${rule.noun}s`);
+  }
+  return names;
 }

@@ -3,7 +3,7 @@
  * every error naming its path such as `destinations[0].connectionStringEnv`. The
  * connection string is referenced by environment variable name only, never stored.
  */
-import { InsightLogsError } from '../../errors.js';
+import { configError, perCategoryNames, type PerCategoryNamesRule } from '../../config/settings.js';
 import type { CategoryName } from '../../events/routing.js';
 import { defaultContainerFor } from '../layout/path.js';
 
@@ -32,23 +32,22 @@ const KEYS = new Set(['connectionStringEnv', 'accountUrl', 'containers', 'maxBlo
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Azure's container rule: 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit. */
 const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const CONTAINERS: PerCategoryNamesRule = {
+  defaults: { audit: defaultContainerFor('audit'), operational: defaultContainerFor('operational') },
+  noun: 'container',
+  isValid: (name) => CONTAINER_NAME.test(name),
+  rule: 'a container name is 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit',
+};
 
-function invalid(path: string, message: string): InsightLogsError {
-  return new InsightLogsError('CONFIG_INVALID', `${path}: ${message}`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function parseAuth(raw: Record<string, unknown>, path: string): BlobAuth {
   const envName = raw.connectionStringEnv;
   const accountUrl = raw.accountUrl;
-  if (envName !== undefined && accountUrl !== undefined) throw invalid(path, 'set either connectionStringEnv or accountUrl, not both');
+  if (envName !== undefined && accountUrl !== undefined) throw configError(path, 'set either connectionStringEnv or accountUrl, not both');
   if (envName !== undefined) {
     if (typeof envName !== 'string' || !ENV_NAME.test(envName)) {
       // Someone pasting the secret itself here must not see it echoed back.
-      throw invalid(`${path}.connectionStringEnv`, 'set an environment variable name (e.g. AZURE_STORAGE_CONNECTION_STRING), not the secret');
+      throw configError(`${path}.connectionStringEnv`, 'set an environment variable name (e.g. AZURE_STORAGE_CONNECTION_STRING), not the secret');
     }
     return Object.freeze({ kind: 'connectionString', connectionStringEnv: envName });
   }
@@ -60,54 +59,36 @@ function parseAuth(raw: Record<string, unknown>, path: string): BlobAuth {
       url = undefined;
     }
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-      throw invalid(`${path}.accountUrl`, 'expected the blob endpoint URL, e.g. https://myaccount.blob.core.windows.net');
+      throw configError(`${path}.accountUrl`, 'expected the blob endpoint URL, e.g. https://myaccount.blob.core.windows.net');
     }
     if (url.search !== '' || url.username !== '' || url.password !== '') {
       // A SAS token in the URL would be a stored secret: credentials go through connectionStringEnv.
-      throw invalid(`${path}.accountUrl`, 'must not carry a query string or credentials (put a SAS connection string in an environment variable and use connectionStringEnv)');
+      throw configError(`${path}.accountUrl`, 'must not carry a query string or credentials (put a SAS connection string in an environment variable and use connectionStringEnv)');
     }
     if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
-      throw invalid(`${path}.accountUrl`, 'Azure AD tokens are only sent over https (http is allowed for 127.0.0.1/localhost emulators)');
+      throw configError(`${path}.accountUrl`, 'Azure AD tokens are only sent over https (http is allowed for 127.0.0.1/localhost emulators)');
     }
     return Object.freeze({ kind: 'azureAd', accountUrl: `${url.origin}${url.pathname.replace(/\/+$/, '')}` });
   }
-  throw invalid(path, 'set connectionStringEnv (name of an environment variable holding the storage connection string) or accountUrl (Azure AD)');
+  throw configError(path, 'set connectionStringEnv (name of an environment variable holding the storage connection string) or accountUrl (Azure AD)');
 }
 
-function parseContainers(value: unknown, path: string): Record<CategoryName, string> {
-  const containers: Record<CategoryName, string> = { audit: defaultContainerFor('audit'), operational: defaultContainerFor('operational') };
-  if (value === undefined) return containers;
-  if (!isRecord(value)) throw invalid(path, 'expected { audit?: <container>, operational?: <container> }');
-  for (const key of Object.keys(value)) {
-    if (key !== 'audit' && key !== 'operational') throw invalid(`${path}.${key}`, 'unknown category; allowed: audit, operational');
-  }
-  for (const category of ['audit', 'operational'] as const) {
-    const name = value[category];
-    if (name === undefined) continue;
-    if (typeof name !== 'string' || !CONTAINER_NAME.test(name)) {
-      throw invalid(`${path}.${category}`, 'a container name is 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit');
-    }
-    containers[category] = name;
-  }
-  if (containers.audit === containers.operational) throw invalid(path, 'audit and operational must go to different containers');
-  return containers;
-}
 
 function parseInt(value: unknown, path: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
   const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw invalid(path, `expected an integer from ${min} to ${max}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw configError(path, `expected an integer from ${min} to ${max}`);
   return n;
 }
 
 /** Validates the type-specific keys of one destination; `path` is e.g. `destinations[0]`. */
 export function parseBlobSettings(raw: Record<string, unknown>, path: string): BlobSinkSettings {
   for (const key of Object.keys(raw)) {
-    if (!KEYS.has(key)) throw invalid(`${path}.${key}`, `unknown setting; allowed: ${[...KEYS].join(', ')}`);
+    if (!KEYS.has(key)) throw configError(`${path}.${key}`, `unknown setting; allowed: ${[...KEYS].join(', ')}`);
   }
   return Object.freeze({
     auth: parseAuth(raw, path),
-    containers: Object.freeze(parseContainers(raw.containers, `${path}.containers`)),
+    containers: Object.freeze(perCategoryNames(raw.containers, `${path}.containers`, CONTAINERS)),
     maxBlockBytes: parseInt(raw.maxBlockBytes, `${path}.maxBlockBytes`, 1024, MAX_APPEND_BLOCK_BYTES, MAX_APPEND_BLOCK_BYTES),
     maxBlocksPerBlob: parseInt(raw.maxBlocksPerBlob, `${path}.maxBlocksPerBlob`, 1, MAX_BLOCKS_PER_APPEND_BLOB, MAX_BLOCKS_PER_APPEND_BLOB),
   });

@@ -3,7 +3,7 @@
  * frozen, every error naming its path such as `destinations[1].connectionStringEnv`.
  * The connection string is referenced by environment variable name only, never stored.
  */
-import { InsightLogsError } from '../../errors.js';
+import { configError, perCategoryNames, type PerCategoryNamesRule } from '../../config/settings.js';
 import { topicFor, type CategoryName } from '../../events/routing.js';
 
 export type EventHubsAuth =
@@ -22,63 +22,44 @@ const KEYS = new Set(['connectionStringEnv', 'fullyQualifiedNamespace', 'hubs'])
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Event Hubs' own rule: letters, digits, `.`, `_`, `-`; start and end with a letter or digit; ≤ 256. */
 const HUB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,254}[A-Za-z0-9])?$/;
+const HUBS: PerCategoryNamesRule = {
+  defaults: { audit: topicFor('audit'), operational: topicFor('operational') },
+  noun: 'hub',
+  isValid: (name) => HUB_NAME.test(name),
+  rule: 'an event hub name is 1-256 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+};
 /** A host name, no scheme, no path: `<namespace>.servicebus.windows.net` (or a private/sovereign host). */
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
-function invalid(path: string, message: string): InsightLogsError {
-  return new InsightLogsError('CONFIG_INVALID', `${path}: ${message}`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function parseAuth(raw: Record<string, unknown>, path: string): EventHubsAuth {
   const envName = raw.connectionStringEnv;
   const namespace = raw.fullyQualifiedNamespace;
   if (envName !== undefined && namespace !== undefined) {
-    throw invalid(path, 'set either connectionStringEnv or fullyQualifiedNamespace, not both');
+    throw configError(path, 'set either connectionStringEnv or fullyQualifiedNamespace, not both');
   }
   if (envName !== undefined) {
     if (typeof envName !== 'string' || !ENV_NAME.test(envName)) {
       // Someone pasting the secret itself here must not see it echoed back.
-      throw invalid(`${path}.connectionStringEnv`, 'set an environment variable name (e.g. EVENTHUBS_CONNECTION_STRING), not the secret');
+      throw configError(`${path}.connectionStringEnv`, 'set an environment variable name (e.g. EVENTHUBS_CONNECTION_STRING), not the secret');
     }
     return Object.freeze({ kind: 'connectionString', connectionStringEnv: envName });
   }
   if (namespace !== undefined) {
     const host = typeof namespace === 'string' ? namespace.trim() : '';
     if (!HOST_NAME.test(host)) {
-      throw invalid(`${path}.fullyQualifiedNamespace`, 'expected a host name such as mynamespace.servicebus.windows.net (no scheme, no path)');
+      throw configError(`${path}.fullyQualifiedNamespace`, 'expected a host name such as mynamespace.servicebus.windows.net (no scheme, no path)');
     }
     return Object.freeze({ kind: 'azureAd', fullyQualifiedNamespace: host });
   }
-  throw invalid(path, 'set connectionStringEnv (name of an environment variable holding the connection string) or fullyQualifiedNamespace (Azure AD)');
+  throw configError(path, 'set connectionStringEnv (name of an environment variable holding the connection string) or fullyQualifiedNamespace (Azure AD)');
 }
 
-function parseHubs(value: unknown, path: string): Record<CategoryName, string> {
-  const hubs: Record<CategoryName, string> = { audit: topicFor('audit'), operational: topicFor('operational') };
-  if (value === undefined) return hubs;
-  if (!isRecord(value)) throw invalid(path, 'expected { audit?: <hub>, operational?: <hub> }');
-  for (const key of Object.keys(value)) {
-    if (key !== 'audit' && key !== 'operational') throw invalid(`${path}.${key}`, 'unknown category; allowed: audit, operational');
-  }
-  for (const category of ['audit', 'operational'] as const) {
-    const hub = value[category];
-    if (hub === undefined) continue;
-    if (typeof hub !== 'string' || !HUB_NAME.test(hub)) {
-      throw invalid(`${path}.${category}`, 'an event hub name is 1-256 letters, digits, ".", "_" or "-", starting and ending with a letter or digit');
-    }
-    hubs[category] = hub;
-  }
-  if (hubs.audit === hubs.operational) throw invalid(path, 'audit and operational must go to different hubs');
-  return hubs;
-}
 
 /** Validates the type-specific keys of one destination; `path` is e.g. `destinations[1]`. */
 export function parseEventHubsSettings(raw: Record<string, unknown>, path: string): EventHubsSinkSettings {
   for (const key of Object.keys(raw)) {
-    if (!KEYS.has(key)) throw invalid(`${path}.${key}`, `unknown setting; allowed: ${[...KEYS].join(', ')}`);
+    if (!KEYS.has(key)) throw configError(`${path}.${key}`, `unknown setting; allowed: ${[...KEYS].join(', ')}`);
   }
-  return Object.freeze({ auth: parseAuth(raw, path), hubs: Object.freeze(parseHubs(raw.hubs, `${path}.hubs`)) });
+  return Object.freeze({ auth: parseAuth(raw, path), hubs: Object.freeze(perCategoryNames(raw.hubs, `${path}.hubs`, HUBS)) });
 }

@@ -3,7 +3,7 @@
  * every error naming its path such as `destinations[2].sasl.passwordEnv`. Credentials are
  * referenced by environment variable name only; the password itself is never stored here.
  */
-import { InsightLogsError } from '../../errors.js';
+import { configError, isPlainObject, perCategoryNames, type PerCategoryNamesRule } from '../../config/settings.js';
 import { assertSecureEnough, parseBrokers } from '../../kafka/client.js';
 import { topicFor, type CategoryName } from '../../events/routing.js';
 
@@ -30,21 +30,20 @@ const SASL_KEYS = new Set(['mechanism', 'username', 'passwordEnv']);
 const MECHANISMS: readonly SaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512'];
 /** Kafka's own rule for topic names. */
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+const TOPICS: PerCategoryNamesRule = {
+  defaults: { audit: topicFor('audit'), operational: topicFor('operational') },
+  noun: 'topic',
+  isValid: (name) => TOPIC_NAME.test(name) && name !== '.' && name !== '..',
+  rule: 'a topic name is 1-249 characters of letters, digits, ".", "_" and "-"',
+};
 /** Transactional ids end up in logs and ACLs: keep them to a plain charset. */
 const ID_PREFIX = /^[A-Za-z0-9._-]{1,100}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-function invalid(path: string, message: string): InsightLogsError {
-  return new InsightLogsError('CONFIG_INVALID', `${path}: ${message}`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function rejectUnknownKeys(raw: Record<string, unknown>, allowed: Set<string>, path: string): void {
   for (const key of Object.keys(raw)) {
-    if (!allowed.has(key)) throw invalid(`${path}.${key}`, `unknown setting; allowed: ${[...allowed].join(', ')}`);
+    if (!allowed.has(key)) throw configError(`${path}.${key}`, `unknown setting; allowed: ${[...allowed].join(', ')}`);
   }
 }
 
@@ -53,65 +52,49 @@ function optionalBool(raw: Record<string, unknown>, key: string, path: string, f
   if (value === undefined) return fallback;
   // "true"/"false" arrive as strings from CLI flags such as `--set exactlyOnce=true`.
   if (value === 'true' || value === 'false') return value === 'true';
-  if (typeof value !== 'boolean') throw invalid(`${path}.${key}`, `expected true or false, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean') throw configError(`${path}.${key}`, `expected true or false, got ${JSON.stringify(value)}`);
   return value;
 }
 
 function parseBrokerList(value: unknown, path: string): string[] {
   if (typeof value === 'string') return parseBrokers(value, path);
-  if (!Array.isArray(value) || value.length === 0) throw invalid(path, 'give a list of brokers as host:port, e.g. [127.0.0.1:9092]');
+  if (!Array.isArray(value) || value.length === 0) throw configError(path, 'give a list of brokers as host:port, e.g. [127.0.0.1:9092]');
   return value.flatMap((b, i) => {
-    if (typeof b !== 'string') throw invalid(`${path}[${i}]`, 'expected "host:port"');
+    if (typeof b !== 'string') throw configError(`${path}[${i}]`, 'expected "host:port"');
     return parseBrokers(b, `${path}[${i}]`);
   });
 }
 
-function parseTopics(value: unknown, path: string): Record<CategoryName, string> {
-  const topics: Record<CategoryName, string> = { audit: topicFor('audit'), operational: topicFor('operational') };
-  if (value === undefined) return topics;
-  if (!isRecord(value)) throw invalid(path, 'expected { audit?: <topic>, operational?: <topic> }');
-  rejectUnknownKeys(value, new Set(['audit', 'operational']), path);
-  for (const category of ['audit', 'operational'] as const) {
-    const topic = value[category];
-    if (topic === undefined) continue;
-    if (typeof topic !== 'string' || !TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
-      throw invalid(`${path}.${category}`, 'a topic name is 1-249 characters of letters, digits, ".", "_" and "-"');
-    }
-    topics[category] = topic;
-  }
-  if (topics.audit === topics.operational) throw invalid(path, 'audit and operational must go to different topics');
-  return topics;
-}
 
 function parseSasl(value: unknown, path: string): KafkaSinkSettings['sasl'] {
   if (value === undefined) return undefined;
-  if (!isRecord(value)) throw invalid(path, 'expected { mechanism, username, passwordEnv }');
-  if ('password' in value) throw invalid(`${path}.password`, 'set passwordEnv to the NAME of an environment variable holding the password, not the secret');
+  if (!isPlainObject(value)) throw configError(path, 'expected { mechanism, username, passwordEnv }');
+  if ('password' in value) throw configError(`${path}.password`, 'set passwordEnv to the NAME of an environment variable holding the password, not the secret');
   rejectUnknownKeys(value, SASL_KEYS, path);
   const { mechanism, username, passwordEnv } = value;
   if (typeof mechanism !== 'string' || !MECHANISMS.includes(mechanism.toLowerCase() as SaslMechanism)) {
-    throw invalid(`${path}.mechanism`, `use one of ${MECHANISMS.join(', ')}`);
+    throw configError(`${path}.mechanism`, `use one of ${MECHANISMS.join(', ')}`);
   }
-  if (typeof username !== 'string' || username === '') throw invalid(`${path}.username`, 'required');
+  if (typeof username !== 'string' || username === '') throw configError(`${path}.username`, 'required');
   if (typeof passwordEnv !== 'string' || !ENV_NAME.test(passwordEnv)) {
-    throw invalid(`${path}.passwordEnv`, 'set the name of an environment variable (e.g. MIRROR_KAFKA_SECRET), not the secret');
+    throw configError(`${path}.passwordEnv`, 'set the name of an environment variable (e.g. MIRROR_KAFKA_SECRET), not the secret');
   }
   return Object.freeze({ mechanism: mechanism.toLowerCase() as SaslMechanism, username, passwordEnv });
 }
 
 export function parseKafkaSinkSettings(raw: Record<string, unknown>, path: string): KafkaSinkSettings {
   rejectUnknownKeys(raw, KEYS, path);
-  if (raw.brokers === undefined) throw invalid(`${path}.brokers`, 'required: the target cluster, e.g. [127.0.0.1:9092]');
+  if (raw.brokers === undefined) throw configError(`${path}.brokers`, 'required: the target cluster, e.g. [127.0.0.1:9092]');
   const compression = raw.compression ?? 'none';
-  if (compression !== 'none' && compression !== 'gzip') throw invalid(`${path}.compression`, 'use none or gzip (the codecs built into kafkajs)');
+  if (compression !== 'none' && compression !== 'gzip') throw configError(`${path}.compression`, 'use none or gzip (the codecs built into kafkajs)');
   const prefix = raw.transactionalIdPrefix ?? 'insight-logs';
   if (typeof prefix !== 'string' || !ID_PREFIX.test(prefix)) {
-    throw invalid(`${path}.transactionalIdPrefix`, '1-100 characters of letters, digits, ".", "_" and "-"');
+    throw configError(`${path}.transactionalIdPrefix`, '1-100 characters of letters, digits, ".", "_" and "-"');
   }
   const sasl = parseSasl(raw.sasl, `${path}.sasl`);
   const settings: KafkaSinkSettings = {
     brokers: Object.freeze(parseBrokerList(raw.brokers, `${path}.brokers`)),
-    topics: Object.freeze(parseTopics(raw.topics, `${path}.topics`)),
+    topics: Object.freeze(perCategoryNames(raw.topics, `${path}.topics`, TOPICS)),
     ssl: optionalBool(raw, 'ssl', path, false),
     sslRejectUnauthorized: optionalBool(raw, 'sslRejectUnauthorized', path, true),
     ...(sasl ? { sasl } : {}),

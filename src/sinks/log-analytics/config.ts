@@ -4,6 +4,7 @@
  * A static token for tests/dev is referenced by environment variable name, never stored.
  */
 import { InsightLogsError } from '../../errors.js';
+import { configError, perCategoryNames, type PerCategoryNamesRule } from '../../config/settings.js';
 import type { CategoryName } from '../../events/routing.js';
 
 export type LogAnalyticsAuth =
@@ -37,70 +38,53 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RULE_ID = /^dcr-[0-9a-f]{32}$/i;
 /** Stream names declared in a DCR: `Custom-<name>` for custom tables, `Microsoft-<Table>` for built-in ones. */
 const STREAM = /^(?:Custom|Microsoft)-[A-Za-z0-9_]{1,100}$/;
+const STREAMS: PerCategoryNamesRule = {
+  defaults: DEFAULT_STREAMS,
+  noun: 'stream',
+  isValid: (name) => STREAM.test(name),
+  rule: 'a DCR stream name looks like Custom-CIEventsAudit (Custom-<letters, digits, _>)',
+  distinct: false,
+};
 
-function invalid(path: string, message: string): InsightLogsError {
-  return new InsightLogsError('CONFIG_INVALID', `${path}: ${message}`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function optionalBool(value: unknown, path: string): boolean {
   if (value === undefined) return false;
   // "true"/"false" arrive as strings from CLI flags.
   if (value === 'true' || value === 'false') return value === 'true';
-  if (typeof value !== 'boolean') throw invalid(path, `expected true or false, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean') throw configError(path, `expected true or false, got ${JSON.stringify(value)}`);
   return value;
 }
 
 /** An https URL (or http with allowInsecure), no credentials, no query: those would be secrets in a config file. */
 function parseEndpoint(value: unknown, allowInsecure: boolean, path: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw invalid(path, 'set the data collection endpoint URL, e.g. https://my-dce-abcd.westeurope-1.ingest.monitor.azure.com');
+    throw configError(path, 'set the data collection endpoint URL, e.g. https://my-dce-abcd.westeurope-1.ingest.monitor.azure.com');
   }
   let url: URL;
   try {
     url = new URL(value.trim());
   } catch {
-    throw invalid(path, 'not a URL; expected e.g. https://my-dce-abcd.westeurope-1.ingest.monitor.azure.com');
+    throw configError(path, 'not a URL; expected e.g. https://my-dce-abcd.westeurope-1.ingest.monitor.azure.com');
   }
   if (url.username || url.password || url.search || url.hash) {
     // Never echo the value: a query string or user info may be a credential.
-    throw invalid(path, 'the endpoint URL must not contain user info, a query string or a fragment');
+    throw configError(path, 'the endpoint URL must not contain user info, a query string or a fragment');
   }
   if (url.protocol === 'http:') {
     if (!allowInsecure) {
       throw new InsightLogsError('INSECURE_SETTING', `${path}: an http:// endpoint sends the bearer token in clear; use https, or set allowInsecure: true for a local test double`);
     }
   } else if (url.protocol !== 'https:') {
-    throw invalid(path, `unsupported scheme ${url.protocol}; expected https:`);
+    throw configError(path, `unsupported scheme ${url.protocol}; expected https:`);
   }
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-function parseStreams(value: unknown, path: string): Record<CategoryName, string> {
-  const streams: Record<CategoryName, string> = { ...DEFAULT_STREAMS };
-  if (value === undefined) return streams;
-  if (!isRecord(value)) throw invalid(path, 'expected { audit?: <stream>, operational?: <stream> }');
-  for (const key of Object.keys(value)) {
-    if (key !== 'audit' && key !== 'operational') throw invalid(`${path}.${key}`, 'unknown category; allowed: audit, operational');
-  }
-  for (const category of ['audit', 'operational'] as const) {
-    const stream = value[category];
-    if (stream === undefined) continue;
-    if (typeof stream !== 'string' || !STREAM.test(stream)) {
-      throw invalid(`${path}.${category}`, 'a DCR stream name looks like Custom-CIEventsAudit (Custom-<letters, digits, _>)');
-    }
-    streams[category] = stream;
-  }
-  return streams;
-}
 
 function parseAudience(value: unknown, path: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !/^https:\/\/[A-Za-z0-9.-]+$/.test(value.replace(/\/+$/, ''))) {
-    throw invalid(path, 'expected an https origin such as https://monitor.azure.us');
+    throw configError(path, 'expected an https origin such as https://monitor.azure.us');
   }
   return value.replace(/\/+$/, '');
 }
@@ -108,26 +92,26 @@ function parseAudience(value: unknown, path: string): string | undefined {
 /** Validates the type-specific keys of one destination; `path` is e.g. `destinations[3]`. */
 export function parseLogAnalyticsSettings(raw: Record<string, unknown>, path: string): LogAnalyticsSinkSettings {
   for (const key of Object.keys(raw)) {
-    if (!KEYS.includes(key)) throw invalid(`${path}.${key}`, `unknown setting; allowed: ${KEYS.join(', ')}`);
+    if (!KEYS.includes(key)) throw configError(`${path}.${key}`, `unknown setting; allowed: ${KEYS.join(', ')}`);
   }
   const allowInsecure = optionalBool(raw.allowInsecure, `${path}.allowInsecure`);
   const endpoint = parseEndpoint(raw.endpoint, allowInsecure, `${path}.endpoint`);
   const ruleId = raw.ruleId;
   if (typeof ruleId !== 'string' || !RULE_ID.test(ruleId.trim())) {
-    throw invalid(`${path}.ruleId`, "expected the data collection rule's immutable id, dcr- followed by 32 hex digits (not its resource id)");
+    throw configError(`${path}.ruleId`, "expected the data collection rule's immutable id, dcr- followed by 32 hex digits (not its resource id)");
   }
   let auth: LogAnalyticsAuth = { kind: 'azureAd' };
   if (raw.tokenEnv !== undefined) {
     if (typeof raw.tokenEnv !== 'string' || !ENV_NAME.test(raw.tokenEnv)) {
       // Someone pasting the token itself here must not see it echoed back.
-      throw invalid(`${path}.tokenEnv`, 'set an environment variable name (e.g. LOGS_INGESTION_TOKEN), not the token');
+      throw configError(`${path}.tokenEnv`, 'set an environment variable name (e.g. LOGS_INGESTION_TOKEN), not the token');
     }
     auth = { kind: 'token', tokenEnv: raw.tokenEnv };
   }
   return Object.freeze({
     endpoint,
     ruleId: ruleId.trim(),
-    streams: Object.freeze(parseStreams(raw.streams, `${path}.streams`)),
+    streams: Object.freeze(perCategoryNames(raw.streams, `${path}.streams`, STREAMS)),
     auth: Object.freeze(auth),
     audience: parseAudience(raw.audience, `${path}.audience`),
     allowInsecure,
