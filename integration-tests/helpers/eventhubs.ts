@@ -7,11 +7,9 @@
  *     without Docker and is kept small; fault injection is not available there.
  * `readAll` always reads through the real EventHubConsumerClient, never the double's memory.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { EventHubConsumerClient, earliestEventPosition, type ReceivedEventData } from '@azure/event-hubs';
+import { startDoubleProcess } from './double-process.js';
 import { dockerAvailable } from './services.js';
 
 export interface ReadEvent {
@@ -102,15 +100,8 @@ export async function startEventHubsDouble(options: StartOptions = {}): Promise<
   if (options.hubs?.length) args.push('--hubs', options.hubs.join(','));
   if (options.maxMessageSize) args.push('--max-message-size', String(options.maxMessageSize));
   if (options.autoCreate === false) args.push('--no-auto-create');
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const killOnExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const lines = createInterface({ input: child.stdout! });
-  const first = await Promise.race([
-    once(lines, 'line').then(([line]) => line as string),
-    once(child, 'exit').then(([code]) => { throw new Error(`eventhubs double exited with ${code} before listening`); }),
-  ]);
-  const started = JSON.parse(first) as { port: number; controlUrl: string; maxMessageSize: number };
+  const double = await startDoubleProcess<{ port: number; controlUrl: string; maxMessageSize: number }>('eventhubs double', server, args.slice(1));
+  const started = double.started;
   const control = async (path: string): Promise<Record<string, unknown>> => {
     const res = await fetch(`${started.controlUrl}${path}`, { method: 'POST' });
     if (!res.ok) throw new Error(`eventhubs double ${path}: HTTP ${res.status} ${await res.text()}`);
@@ -127,15 +118,7 @@ export async function startEventHubsDouble(options: StartOptions = {}): Promise<
     pause: async () => void (await control('/pause')),
     resume: async () => void (await control('/resume')),
     readAll: (hub, readOptions) => readAllWith(connectionString(), hub, readOptions),
-    async stop() {
-      process.removeListener('exit', killOnExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => double.stop(),
   };
 }
 

@@ -4,11 +4,9 @@
  * a Log Analytics query minutes later), so `rows()` reads the double's memory: it is the only
  * read-back there is, and it proves what the SDK sent, not what a workspace would store.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startDoubleProcess } from './double-process.js';
 
 export interface IngestionRequestLog {
   ruleId: string;
@@ -47,15 +45,8 @@ export async function startLogAnalyticsDouble(options: { maxBodyBytes?: number }
   const token = `test-token-${randomBytes(8).toString('hex')}`;
   const args = [server, '--port', '0'];
   if (options.maxBodyBytes) args.push('--max-body-bytes', String(options.maxBodyBytes));
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LA_DOUBLE_TOKEN: token } });
-  const killOnExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const lines = createInterface({ input: child.stdout! });
-  const first = await Promise.race([
-    once(lines, 'line').then(([line]) => line as string),
-    once(child, 'exit').then(([code]) => { throw new Error(`loganalytics double exited with ${code} before listening`); }),
-  ]);
-  const started = JSON.parse(first) as { port: number; endpoint: string; maxBodyBytes: number };
+  const double = await startDoubleProcess<{ port: number; endpoint: string; maxBodyBytes: number }>('loganalytics double', server, args.slice(1), { ...process.env, LA_DOUBLE_TOKEN: token });
+  const started = double.started;
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${started.endpoint}${path}`, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
     if (!res.ok) throw new Error(`loganalytics double ${method} ${path}: HTTP ${res.status} ${await res.text()}`);
@@ -74,14 +65,6 @@ export async function startLogAnalyticsDouble(options: { maxBodyBytes?: number }
     throttle: async (count) => void (await call('POST', `/_test/faults?throttle=${count}`)),
     fail: async (count) => void (await call('POST', `/_test/faults?fail=${count}`)),
     clearFaults: async () => void (await call('POST', '/_test/clear-faults')),
-    async stop() {
-      process.removeListener('exit', killOnExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => double.stop(),
   };
 }
