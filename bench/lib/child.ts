@@ -19,12 +19,32 @@ export interface Child {
   stop(graceMs?: number): Promise<number | string>;
 }
 
+/**
+ * Resident memory of a process and all its descendants (a `forward --workers N` primary and
+ * its workers count as one forwarder), in MiB; undefined once the process is gone.
+ */
 export function rssMiB(pid: number): number | undefined {
+  const own = processRssKiB(pid);
+  if (own === undefined) return undefined;
+  let total = own;
+  for (const child of childrenOf(pid)) total += (rssMiB(child) ?? 0) * 1024;
+  return total / 1024;
+}
+
+function processRssKiB(pid: number): number | undefined {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : undefined;
+    return m ? Number(m[1]) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
   }
 }
 

@@ -23,8 +23,11 @@ export class ForwarderMetrics {
     this.batches = new Counter({ name: 'insight_logs_batches_total', help: 'Chunks delivered to the destination', labelNames: ['destination'], registers });
     this.retries = new Counter({ name: 'insight_logs_retries_total', help: 'Sends answered retryable (or that threw) and tried again', labelNames: ['destination'], registers });
     this.deadLettered = new Counter({ name: 'insight_logs_deadlettered_total', help: 'Records written to the dead-letter topic, by error code', labelNames: ['destination', 'code'], registers });
-    this.consumerLag = new Gauge({ name: 'insight_logs_consumer_lag', help: 'High watermark minus committed offset', labelNames: ['destination', 'topic', 'partition'], registers });
-    this.lastSuccess = new Gauge({ name: 'insight_logs_last_success_timestamp_seconds', help: 'Unix time of the last delivered chunk', labelNames: ['destination'], registers });
+    this.consumerLag = new Gauge({ name: 'insight_logs_consumer_lag', help: 'High watermark minus committed offset', labelNames: ['destination', 'topic', 'partition'], registers,
+      // With `forward --workers N` every worker refreshes the lag of all partitions and the one
+      // that owns a partition updates it after each commit: the lowest is the freshest.
+      aggregator: 'min' });
+    this.lastSuccess = new Gauge({ name: 'insight_logs_last_success_timestamp_seconds', help: 'Unix time of the last delivered chunk', labelNames: ['destination'], registers, aggregator: 'max' });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'insight_logs_' });
   }
 

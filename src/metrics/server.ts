@@ -23,8 +23,9 @@ export interface MetricsServer {
 export async function startMetricsServer(options: {
   port: number;
   host?: string;
-  registry: Registry;
-  health: () => HealthReport;
+  /** Where the text comes from: a registry, or the cluster aggregation of the workers' registries. */
+  registry: Pick<Registry, 'metrics' | 'contentType'>;
+  health: () => HealthReport | Promise<HealthReport>;
 }): Promise<MetricsServer> {
   const host = options.host ?? '127.0.0.1';
   const server = http.createServer((req, res) => {
@@ -41,10 +42,11 @@ export async function startMetricsServer(options: {
       return;
     }
     if (path === '/healthz' || path === '/readyz') {
-      const report = options.health();
-      const ok = path === '/healthz' ? report.healthy : report.ready && report.healthy;
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...report }) + '\n');
+      Promise.resolve(options.health()).then((report) => {
+        const ok = path === '/healthz' ? report.healthy : report.ready && report.healthy;
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...report }) + '\n');
+      }, (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`health failed: ${(err as Error).message}\n`));
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');

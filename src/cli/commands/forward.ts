@@ -11,7 +11,8 @@ import { InsightLogsError } from '../../errors.js';
 import { Forwarder } from '../../forwarder/forwarder.js';
 import { groupSessionFromEnv } from '../../forwarder/group-session.js';
 import { createKafka, kafkaSettingsFromEnv } from '../../kafka/client.js';
-import { createLogger } from '../../logging.js';
+import { createLogger, type Logger } from '../../logging.js';
+import { WORKERS_ENV, defaultWorkerCount, isForwarderWorker, serveWorkerChannel, startPrimary } from '../../forwarder/workers.js';
 import { parseDuration } from '../common.js';
 import { asKafkaUnavailable, withDeadline } from '../kafka-cli.js';
 
@@ -20,6 +21,18 @@ interface ForwardFlags {
   metricsHost: string;
   destinationsFile?: string;
   stopTimeout: string;
+  workers?: string;
+}
+
+/** --workers, else INSIGHT_LOGS_WORKERS, else one per core. */
+function parseWorkers(flag: string | undefined): number {
+  const value = flag ?? process.env[WORKERS_ENV];
+  if (value === undefined || value === '') return defaultWorkerCount();
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 64) {
+    throw new InsightLogsError('CONFIG_INVALID', `${flag !== undefined ? '--workers' : WORKERS_ENV}: "${value}" is not a worker count (1-64)`);
+  }
+  return n;
 }
 
 function parsePort(value: string): number {
@@ -31,12 +44,15 @@ function parsePort(value: string): number {
 async function forward(flags: ForwardFlags): Promise<void> {
   const metricsPort = parsePort(flags.metricsPort);
   const stopTimeoutMs = parseDuration(flags.stopTimeout, '--stop-timeout');
+  const workers = parseWorkers(flags.workers);
   const settings = kafkaSettingsFromEnv();
   const names = topicNamesFromEnv();
-  const groupSession = groupSessionFromEnv();
+  groupSessionFromEnv(); // a bad value fails here, before any worker starts
   const logger = createLogger();
-  // The file is validated completely before anything connects.
-  const fromFile = flags.destinationsFile ? await loadDestinationsFile(flags.destinationsFile) : undefined;
+  const worker = isForwarderWorker();
+  // The file is validated completely before anything connects, and applied once (by the
+  // primary, not again by each worker).
+  const fromFile = flags.destinationsFile && !worker ? await loadDestinationsFile(flags.destinationsFile) : undefined;
   if (fromFile) {
     const store = new DestinationStore({ kafka: createKafka(settings, logger), logger, topic: names.destinations });
     try {
@@ -48,42 +64,84 @@ async function forward(flags: ForwardFlags): Promise<void> {
     }
   }
 
+  if (worker) return runForwarder({ logger, metricsPort: undefined, metricsHost: flags.metricsHost, stopTimeoutMs, worker: true });
+  if (workers === 1) return runForwarder({ logger, metricsPort, metricsHost: flags.metricsHost, stopTimeoutMs, worker: false });
+  return runPrimary({ logger, workers, metricsPort, metricsHost: flags.metricsHost, stopTimeoutMs });
+}
+
+/** Resolves on the first SIGTERM/SIGINT with what `onFirst` returns; a second one exits at once unless `ignoreSecond`. */
+function onStopSignal<T>(logger: Logger, onFirst: (signal: NodeJS.Signals) => Promise<T>, ignoreSecond: boolean): Promise<T> {
+  return new Promise<T>((resolve) => {
+    let signalled = false;
+    const handler = (signal: NodeJS.Signals): void => {
+      if (signalled) {
+        if (ignoreSecond) return;
+        logger.warn({ signal }, 'second signal: exiting without waiting');
+        process.exit(1);
+      }
+      signalled = true;
+      void onFirst(signal).then(resolve);
+    };
+    process.on('SIGTERM', handler);
+    process.on('SIGINT', handler);
+  });
+}
+
+/** `forward --workers N` (N > 1): this process starts the workers and serves their metrics. */
+async function runPrimary(options: { logger: Logger; workers: number; metricsPort: number; metricsHost: string; stopTimeoutMs: number }): Promise<void> {
+  const { logger } = options;
+  const primary = await startPrimary({ ...options, stopTimeoutMs: options.stopTimeoutMs + 15_000 });
+  const stopped = onStopSignal(logger, (signal) => {
+    logger.info({ signal }, 'shutting down: every worker finishes its in-flight chunks and commits');
+    return primary.stop();
+  }, false);
+  let started: { destinations: number };
+  try {
+    started = await primary.started;
+  } catch (code) {
+    await primary.stop();
+    // The worker printed its own error; exit with its code (e.g. 3 for KAFKA_UNAVAILABLE).
+    process.exitCode = typeof code === 'number' && code !== 0 ? code : 1;
+    return;
+  }
+  process.stderr.write(`insight-logs: forwarding to ${started.destinations} destination(s) with ${options.workers} workers; metrics on http://${options.metricsHost}:${primary.metricsPort}/metrics\n`);
+  process.exitCode = await stopped;
+}
+
+async function runForwarder(options: { logger: Logger; metricsPort: number | undefined; metricsHost: string; stopTimeoutMs: number; worker: boolean }): Promise<void> {
+  const { logger, metricsPort, stopTimeoutMs } = options;
+  const settings = kafkaSettingsFromEnv();
+  const names = topicNamesFromEnv();
+  const groupSession = groupSessionFromEnv();
   const forwarder = new Forwarder({
     kafka: settings,
     logger,
     metricsPort,
-    metricsHost: flags.metricsHost,
+    metricsHost: options.metricsHost,
     stopTimeoutMs,
     topics: { audit: names.audit, operational: names.operational },
     deadLetterTopic: names.deadLetter,
     destinationsTopic: names.destinations,
     groupSession,
   });
-  let signalled: NodeJS.Signals | undefined;
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (signalled) {
-        logger.warn({ signal }, 'second signal: exiting without waiting');
-        process.exit(1);
-      }
-      signalled = signal;
-      logger.info({ signal }, 'shutting down: finishing in-flight chunks and committing');
-      forwarder.stop().then(resolve, (err: unknown) => {
-        logger.error({ err }, 'shutdown was not clean');
-        process.exitCode = 1;
-        resolve();
-      });
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  });
+  const channel = options.worker ? serveWorkerChannel({ registry: forwarder.metrics.registry, health: () => forwarder.health() }) : undefined;
+  // A worker gets Ctrl-C's SIGINT from the terminal and the primary's SIGTERM: one stop only;
+  // the primary decides when waiting is over.
+  const stopped = onStopSignal(logger, (signal) => {
+    logger.info({ signal }, 'shutting down: finishing in-flight chunks and committing');
+    return forwarder.stop().catch((err: unknown) => {
+      logger.error({ err }, 'shutdown was not clean');
+      process.exitCode = 1;
+    });
+  }, options.worker);
   try {
     await forwarder.start();
   } catch (err) {
     await forwarder.stop().catch(() => undefined);
     throw asKafkaUnavailable(err, settings);
   }
-  process.stderr.write(`insight-logs: forwarding to ${forwarder.destinations().length} destination(s); metrics on http://${flags.metricsHost}:${forwarder.metricsPort}/metrics\n`);
+  if (channel) channel.started(forwarder.destinations().length);
+  else process.stderr.write(`insight-logs: forwarding to ${forwarder.destinations().length} destination(s); metrics on http://${options.metricsHost}:${forwarder.metricsPort}/metrics\n`);
   await stopped;
   // Everything is flushed and committed. A kafkajs consumer that crashed while disconnecting
   // schedules its own restart and would keep the process alive forever (kafkajs#1327, seen
@@ -99,6 +157,7 @@ export function register(program: Command): void {
     .option('--metrics-host <host>', 'address to bind the metrics server to', '127.0.0.1')
     .option('--destinations-file <file>', 'apply this destinations file first, then run')
     .option('--stop-timeout <duration>', 'how long a shutdown waits for in-flight chunks', '30s')
+    .option('--workers <n>', `forwarder processes sharing the work, each a consumer group member (default: ${WORKERS_ENV}, else one per core)`)
     .addHelpText('after', `
 Destinations come from the destinations topic (see: insight-logs destinations); changes apply
 without a restart. Kafka settings: KAFKA_BROKERS and the other KAFKA_* variables.
