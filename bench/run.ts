@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../integration-tests/helpers/services.js';
+import { repoRoot } from '../testkit/services.js';
 import { javaConsumerPerf, kafkajsDoNothing } from './scenarios/ceilings.js';
 import { DESTINATION_KINDS, runForwarder } from './scenarios/forwarder.js';
 import { measureLatency, type LatencyResult } from './scenarios/latency.js';

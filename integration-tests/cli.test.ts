@@ -10,8 +10,8 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { DEMO_RESOURCE_ID } from '../src/simulate/resources.js';
 import { runCli, spawnCli, type CliResult } from './helpers/cli.js';
-import { deleteTopics, kafkaClient, uniqueName } from './helpers/kafka.js';
-import { getServices } from './helpers/services.js';
+import { deleteTopics, kafkaClient, uniqueName } from '../testkit/kafka.js';
+import { getServices } from '../testkit/services.js';
 
 let env: NodeJS.ProcessEnv;
 let brokers: string[];

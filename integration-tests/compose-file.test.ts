@@ -21,7 +21,7 @@ import { parseBlobSettings } from '../src/sinks/azure-blob/config.js';
 import { parseEventHubsSettings } from '../src/sinks/event-hubs/config.js';
 import { defaultSinkRegistry } from '../src/sinks/registry.js';
 import { packageRoot } from '../src/util/package-root.js';
-import { EMULATOR_IMAGE } from './helpers/eventhubs.js';
+import { EMULATOR_IMAGE } from '../testkit/eventhubs.js';
 
 // ---- loading ------------------------------------------------------------------------------
 

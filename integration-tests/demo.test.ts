@@ -13,8 +13,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { runCli, spawnCli } from './helpers/cli.js';
-import { deleteTopics, uniqueName } from './helpers/kafka.js';
-import { freePort, getServices, repoRoot } from './helpers/services.js';
+import { deleteTopics, uniqueName } from '../testkit/kafka.js';
+import { freePort, getServices, repoRoot } from '../testkit/services.js';
 
 let brokers: string[];
 let connectionString: string;

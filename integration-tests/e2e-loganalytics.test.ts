@@ -12,10 +12,10 @@ import { DestinationStore } from '../src/destinations/store.js';
 import { Forwarder } from '../src/forwarder/forwarder.js';
 import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
 import { rowToEvent } from '../src/sinks/log-analytics/request-builder.js';
-import { createTopics, deleteTopics, publishEvents, uniqueName } from './helpers/kafka.js';
+import { createTopics, deleteTopics, publishEvents, uniqueName } from '../testkit/kafka.js';
 import { startLogAnalyticsDouble, type LogAnalyticsDouble } from './helpers/loganalytics.js';
 import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js';
-import { getServices } from './helpers/services.js';
+import { getServices } from '../testkit/services.js';
 
 const TOKEN_ENV = 'INSIGHT_LOGS_E2E_LA_TOKEN';
 const STREAMS = { audit: 'Custom-CIEventsAudit', operational: 'Custom-CIEventsOperational' };

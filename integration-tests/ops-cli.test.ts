@@ -20,9 +20,9 @@ import { ensureTopics } from '../src/kafka/topics.js';
 import { dropMemoryStore, memoryStore } from '../src/sinks/memory/store.js';
 import { REPLAYED_FROM_HEADER } from '../src/ops/deadletter.js';
 import { runCli } from './helpers/cli.js';
-import { deleteTopics, publishEvents, readAll, uniqueName } from './helpers/kafka.js';
+import { deleteTopics, publishEvents, readAll, uniqueName } from '../testkit/kafka.js';
 import { apiEventWithId, idOf } from './helpers/records.js';
-import { freePort, getServices } from './helpers/services.js';
+import { freePort, getServices } from '../testkit/services.js';
 
 let brokers: string[];
 let env: NodeJS.ProcessEnv;

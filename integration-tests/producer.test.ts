@@ -8,9 +8,9 @@ import { buildApiEvent } from '../src/events/builders.js';
 import type { InsightEvent } from '../src/events/types.js';
 import { kafkaSettingsFromEnv, type KafkaSettings } from '../src/kafka/client.js';
 import { EventProducer, type EventProducerOptions } from '../src/producer/event-producer.js';
-import { createTopics, deleteTopics, readAll, uniqueName, type ReadMessage } from './helpers/kafka.js';
+import { createTopics, deleteTopics, readAll, uniqueName, type ReadMessage } from '../testkit/kafka.js';
 import { apiEventWithId, idOf, resourceIdFor, workflowEventWithId } from './helpers/records.js';
-import { getServices } from './helpers/services.js';
+import { getServices } from '../testkit/services.js';
 
 const registry = defaultSchemaRegistry();
 

@@ -15,7 +15,7 @@ import { parseBlobSettings } from '../src/sinks/azure-blob/config.js';
 import { packBlocks } from '../src/sinks/azure-blob/request-builder.js';
 import { createBlobService, type BlobService } from '../src/sinks/azure-blob/service.js';
 import { startAzurite, type AzuriteInstance } from './helpers/azurite.js';
-import { uniqueName } from './helpers/kafka.js';
+import { uniqueName } from '../testkit/kafka.js';
 import { apiEventWithId, idOf, makeSinkRecords, resourceIdFor, workflowEventWithId } from './helpers/records.js';
 import { sinkContract } from './helpers/sink-contract.js';
 import { randomUUID } from 'node:crypto';

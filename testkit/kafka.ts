@@ -1,8 +1,8 @@
-/** Small kafkajs conveniences for integration tests. */
+/** Small kafkajs conveniences for integration tests and the bench. */
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type IHeaders } from 'kafkajs';
-import { defaultSchemaRegistry } from '../../src/codec/schema-registry.js';
-import { kindOf, type InsightEvent } from '../../src/events/types.js';
+import { Kafka, logLevel, type Admin, type IHeaders } from 'kafkajs';
+import { defaultSchemaRegistry } from '../src/codec/schema-registry.js';
+import { kindOf, type InsightEvent } from '../src/events/types.js';
 
 /** A name no other test run uses: `<prefix>-<time>-<random>`. */
 export function uniqueName(prefix: string): string {
@@ -13,30 +13,31 @@ export function kafkaClient(brokers: string[], clientId = uniqueName('it')): Kaf
   return new Kafka({ brokers, clientId, logLevel: logLevel.NOTHING });
 }
 
-export async function createTopics(brokers: string[], names: string[], partitions = 3): Promise<void> {
+/** Runs `work` with a connected admin client and disconnects it afterwards. */
+export async function withAdmin<T>(brokers: string[], work: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = kafkaClient(brokers).admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-    });
+    return await work(admin);
   } finally {
     await admin.disconnect();
   }
 }
 
+export async function createTopics(brokers: string[], names: string[], partitions = 3): Promise<void> {
+  await withAdmin(brokers, (admin) => admin.createTopics({
+    waitForLeaders: true,
+    topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+  }));
+}
+
 export async function deleteTopics(brokers: string[], names: string[]): Promise<void> {
   if (names.length === 0) return;
-  const admin = kafkaClient(brokers).admin();
-  await admin.connect();
-  try {
+  await withAdmin(brokers, async (admin) => {
     const existing = new Set(await admin.listTopics());
     const topics = names.filter((n) => existing.has(n));
     if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 export interface ReadMessage {
@@ -63,15 +64,8 @@ export interface ReadAllOptions {
 export async function readAll(brokers: string[], topic: string, options: ReadAllOptions = {}): Promise<ReadMessage[]> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const kafka = kafkaClient(brokers);
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: Map<number, bigint>;
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    ends = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
-  } finally {
-    await admin.disconnect();
-  }
+  const offsets = await withAdmin(brokers, (admin) => admin.fetchTopicOffsets(topic));
+  const ends = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
   const messages: ReadMessage[] = [];
   const next = new Map<number, bigint>();
   const min = options.minMessages ?? 0;

@@ -9,7 +9,7 @@
  * unknown hubs) so it is never more lenient than Event Hubs. Events live in memory only.
  * For the real thing locally use the official emulator (docs/sinks/eventhubs.md).
  *
- *   node dist/integration-tests/eventhubs-double/server.js --port 0 [--control-port 0]
+ *   node dist/testkit/eventhubs-double/server.js --port 0 [--control-port 0]
  *        [--hubs insight-logs-audit,insight-logs-operational] [--partitions 2]
  *        [--max-message-size 1048576] [--no-auto-create]
  *

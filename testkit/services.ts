@@ -1,5 +1,5 @@
 /**
- * Real Kafka and Azurite for integration tests, from (first match wins):
+ * Real Kafka and Azurite for integration tests and the bench, from (first match wins):
  *   1. env `KAFKA_BROKERS` (comma separated) and `AZURE_STORAGE_CONNECTION_STRING`;
  *   2. a reachable Docker engine: apache/kafka and Azurite containers via testcontainers;
  *   3. `bash scripts/services.sh up`: a local Kafka (jars from Maven) and Azurite, no Docker.

@@ -1,6 +1,6 @@
 /**
- * An Event Hubs endpoint for integration tests:
- *   - by default the project's TEST DOUBLE (integration-tests/eventhubs-double/server.ts), run
+ * An Event Hubs endpoint for integration tests and the bench:
+ *   - by default the project's TEST DOUBLE (testkit/eventhubs-double/server.ts), run
  *     as a child process, with fault injection (drop connections, busy, pause/resume);
  *   - `startEventHubs()` with a reachable Docker engine (and EVENTHUBS_EMULATOR not 0): the official Event Hubs emulator
  *     (plus its Azurite companion) through testcontainers. That branch cannot run on machines
@@ -95,7 +95,7 @@ async function readAllWith(connectionString: string, hub: string, options: { tim
 
 /** The project's test double as a child process; resolves once it listens. */
 export async function startEventHubsDouble(options: StartOptions = {}): Promise<EventHubsEndpoint> {
-  const server = fileURLToPath(new URL('../eventhubs-double/server.js', import.meta.url));
+  const server = fileURLToPath(new URL('./eventhubs-double/server.js', import.meta.url));
   const args = [server, '--port', '0', '--partitions', String(options.partitions ?? 2)];
   if (options.hubs?.length) args.push('--hubs', options.hubs.join(','));
   if (options.maxMessageSize) args.push('--max-message-size', String(options.maxMessageSize));
