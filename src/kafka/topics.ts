@@ -82,6 +82,17 @@ export function topicPlan(options: Pick<EnsureTopicsOptions, 'partitions' | 'ret
   return roles.map((role) => plans[role]).filter((p, i, all) => all.findIndex((q) => q.topic === p.topic) === i);
 }
 
+/** A replication factor the cluster cannot honour is a setting to fix, not a Kafka outage. */
+function clearCreateError(err: unknown, topics: ITopicConfig[], replicationFactor: number): unknown {
+  const types = [(err as { type?: string }).type, ...((err as { errors?: { type?: string }[] }).errors ?? []).map((e) => e.type)];
+  if (!types.includes('INVALID_REPLICATION_FACTOR')) return err;
+  return new InsightLogsError(
+    'CONFIG_INVALID',
+    `creating ${topics.map((t) => t.topic).join(', ')}: the cluster refused replication factor ${replicationFactor} (more than its brokers?); set KAFKA_REPLICATION_FACTOR to at most the number of brokers`,
+    { cause: err },
+  );
+}
+
 function isAdmin(target: Admin | KafkaSettings): target is Admin {
   return typeof (target as Admin).createTopics === 'function';
 }
@@ -109,7 +120,7 @@ export async function ensureTopics(target: Admin | KafkaSettings, options: Ensur
         await admin.createTopics({ topics: missing, waitForLeaders: true });
       } catch (err) {
         // Another process may have created some of them meanwhile: that is success too.
-        if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+        if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw clearCreateError(err, missing, replicationFactor);
       }
       for (const t of missing) created.add(t.topic);
     }
