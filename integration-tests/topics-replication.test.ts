@@ -7,6 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Admin } from 'kafkajs';
 import { hasCode } from '../src/errors.js';
 import { Forwarder } from '../src/forwarder/forwarder.js';
 import { kafkaSettingsFromEnv } from '../src/kafka/client.js';
@@ -15,18 +16,10 @@ import { getServices } from './helpers/services.js';
 
 let brokers: string[];
 let brokerCount: number;
+/** Connected for the whole file: reads what the forwarder created. */
+let admin: Admin;
 const id = uniqueName('rf');
 const names = { audit: `${id}-audit`, operational: `${id}-operational`, deadLetter: `${id}-deadletter`, destinations: `${id}-destinations` };
-
-async function withAdmin<T>(run: (admin: ReturnType<ReturnType<typeof kafkaClient>['admin']>) => Promise<T>): Promise<T> {
-  const admin = kafkaClient(brokers).admin();
-  await admin.connect();
-  try {
-    return await run(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 function forwarderWith(replicationFactor: number): Forwarder {
   return new Forwarder({
@@ -40,12 +33,15 @@ function forwarderWith(replicationFactor: number): Forwarder {
 
 before(async () => {
   brokers = (await getServices()).kafkaBrokers;
-  brokerCount = (await withAdmin((admin) => admin.describeCluster())).brokers.length;
+  admin = kafkaClient(brokers).admin();
+  await admin.connect();
+  brokerCount = (await admin.describeCluster()).brokers.length;
   // Everything but the dead-letter topic exists, so it is the one topic the forwarder creates.
   await createTopics(brokers, [names.audit, names.operational, names.destinations], 1);
 });
 
 after(async () => {
+  await admin?.disconnect();
   if (brokers) await deleteTopics(brokers, Object.values(names));
 });
 
@@ -57,7 +53,7 @@ test('a factor the cluster cannot honour fails the start with CONFIG_INVALID and
   } finally {
     await forwarder.stop();
   }
-  assert.equal((await withAdmin((admin) => admin.listTopics())).includes(names.deadLetter), false);
+  assert.equal((await admin.listTopics()).includes(names.deadLetter), false);
 });
 
 test('the custom dead-letter topic gets the configured factor on every partition', { timeout: 60_000 }, async () => {
@@ -67,7 +63,7 @@ test('the custom dead-letter topic gets the configured factor on every partition
   } finally {
     await forwarder.stop();
   }
-  const metadata = await withAdmin((admin) => admin.fetchTopicMetadata({ topics: [names.deadLetter] }));
+  const metadata = await admin.fetchTopicMetadata({ topics: [names.deadLetter] });
   const partitions = metadata.topics[0]!.partitions;
   assert.ok(partitions.length > 0);
   for (const p of partitions) assert.equal(p.replicas.length, brokerCount, `partition ${p.partitionId} replicas`);
