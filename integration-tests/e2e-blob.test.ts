@@ -117,7 +117,7 @@ describe('Kafka → Forwarder → blob (Azurite) and dir', { timeout: 300_000 },
     forwarder = new Forwarder({
       kafka, topics, destinationsTopic, deadLetterTopic,
       env: { [ENV_NAME]: azurite.connectionString },
-      retry: { initialDelayInMs: 200, maxDelayInMs: 2000 },
+      retry: { initialDelayMs: 200, maxDelayMs: 2000 },
       lagIntervalMs: 2000,
     });
     await forwarder.start();

@@ -77,7 +77,7 @@ describe('Kafka → Forwarder → Event Hubs (test double)', { timeout: 300_000 
       destinationsTopic,
       deadLetterTopic,
       env: { [ENV_NAME]: eh.connectionString() },
-      retry: { initialDelayInMs: 100, maxDelayInMs: 1000 },
+      retry: { initialDelayMs: 100, maxDelayMs: 1000 },
       lagIntervalMs: 2000,
     });
     await forwarder.start();

@@ -45,7 +45,7 @@ describe('Kafka → Forwarder → Log Analytics (test double)', { timeout: 180_0
       destinationsTopic,
       deadLetterTopic,
       env: { [TOKEN_ENV]: la.token },
-      retry: { initialDelayInMs: 100, maxDelayInMs: 1500 },
+      retry: { initialDelayMs: 100, maxDelayMs: 1500 },
       lagIntervalMs: 2000,
     });
     await forwarder.start();

@@ -110,7 +110,7 @@ describe('forwarder (memory destinations, real Kafka)', { timeout: 240_000 }, ()
       topics: env.topics,
       destinationsTopic: env.destinationsTopic,
       deadLetterTopic: env.deadLetterTopic,
-      retry: { initialDelayInMs: 50, maxDelayInMs: 200 },
+      retry: { initialDelayMs: 50, maxDelayMs: 200 },
       lagIntervalMs: 1000,
       metricsPort: 0,
     });

@@ -33,7 +33,7 @@ function forwarderOptions(extra: Partial<ForwarderOptions> = {}): ForwarderOptio
     topics: topics(),
     destinationsTopic: `${prefix}-destinations`,
     deadLetterTopic: `${prefix}-deadletter`,
-    retry: { initialDelayInMs: 50, maxDelayInMs: 200 },
+    retry: { initialDelayMs: 50, maxDelayMs: 200 },
     ...extra,
   };
 }

@@ -65,7 +65,7 @@ function startForwarder(): Forwarder {
   const f = new Forwarder({
     kafka: kafkaSettingsFromEnv(env), env, metricsPort: 0, lagIntervalMs: 500,
     topics: { audit: names.audit, operational: names.operational }, deadLetterTopic: names.deadLetter, destinationsTopic: names.destinations,
-    retry: { initialDelayInMs: 50, maxDelayInMs: 200 },
+    retry: { initialDelayMs: 50, maxDelayMs: 200 },
   });
   forwarders.push(f);
   return f;

@@ -7,7 +7,7 @@ export { buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEve
 export { findProblems, assertValidEvent, type Problem } from './events/validate.js';
 export { SchemaRegistry, defaultSchemaRegistry } from './codec/schema-registry.js';
 export type { Sink, SinkRecord, SendOutcome, SinkType, SinkContext, HealthResult } from './sinks/sink.js';
-export { withRetry, type RetryOptions } from './sinks/retry.js';
+export type { RetryOptions } from './sinks/retry.js';
 export { createLogger, type Logger } from './logging.js';
 /** Producer SDK: publish events to Kafka, one APIEvent per HTTP request, workflow runs and their tasks. */
 export { EventProducer, type EventProducerOptions, type ProducerStats } from './producer/event-producer.js';

@@ -77,7 +77,7 @@ export async function measureLatency(ctx: BenchContext, rate: number, seconds: n
     kafka: benchKafkaSettings(ctx.brokers, ctx.runId),
     topics: { audit: topic, operational: topic },
     maxQueueSize: rate * 5,
-    deliveryTimeoutInMs: 60_000,
+    deliveryTimeoutMs: 60_000,
   });
   const blobLat: number[] = [];
   const dirLat: number[] = [];

@@ -33,7 +33,7 @@ export async function emitCost(ctx: BenchContext, emits: number): Promise<EmitCo
     topics: { audit: topic, operational: topic },
     maxQueueSize: emits + WARMUP + 1,
     maxBatchSize: 1000,
-    deliveryTimeoutInMs: 120_000,
+    deliveryTimeoutMs: 120_000,
     onError: (err) => { throw err; },
   });
   const logger = pino(pino.destination('/dev/null'));

@@ -42,7 +42,7 @@ export async function soak(ctx: BenchContext, rate: number, seconds: number): Pr
     kafka: benchKafkaSettings(ctx.brokers, ctx.runId),
     topics: { audit: source, operational: source },
     maxQueueSize: rate * 5,
-    deliveryTimeoutInMs: 60_000,
+    deliveryTimeoutMs: 60_000,
   });
   try {
     await producer.connect();

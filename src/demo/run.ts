@@ -24,6 +24,7 @@ import { TrafficGenerator } from '../simulate/traffic.js';
 import { blobEndpointOf, blobOf, blobSize, pickSample, sampleRecords, summarizeDir } from './output.js';
 import { ProgressPrinter, progressLine } from './progress.js';
 import { JAVA_MISSING_MESSAGE, javaAvailable, parseServicesEnv, runServicesScript, serviceStatus, type ServiceName } from './services.js';
+import { sleep } from '../util/time.js';
 
 export const DEMO_BLOB = 'demo-archive';
 export const DEMO_DIR = 'demo-local';
@@ -48,13 +49,6 @@ export interface DemoOptions {
 }
 
 export type DemoOutcome = 'completed' | 'interrupted';
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> => new Promise((resolve) => {
-  if (signal.aborted) return resolve();
-  const t = setTimeout(done, ms);
-  function done(): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
-  signal.addEventListener('abort', done, { once: true });
-});
 
 /** Brings up what does not answer yet; returns what this call started. */
 async function ensureServices(o: DemoOptions, env: NodeJS.ProcessEnv): Promise<ServiceName[]> {

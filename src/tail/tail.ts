@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../logging.js';
 import { matchesAll, type FieldFilter } from './filter.js';
 import { formatRecord, type OutputFormat } from './format.js';
 import { WorkflowProgress } from './workflow-progress.js';
+import { withTimeout } from '../util/time.js';
 import type { WorkflowEvent } from '../events/types.js';
 
 export interface TailOptions {
@@ -54,19 +55,9 @@ export function tailGroupId(): string {
   return `insight-logs-tail-${randomBytes(6).toString('hex')}`;
 }
 
-/** Rejects if `promise` is not settled within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new InsightLogsError('KAFKA_UNAVAILABLE', `${what} took longer than ${Math.round(ms / 1000)} s`, { retryable: true })), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Rejects with KAFKA_UNAVAILABLE if `promise` is not settled within `ms`. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return withTimeout(promise, ms, () => new InsightLogsError('KAFKA_UNAVAILABLE', `${what} took longer than ${Math.round(ms / 1000)} s`, { retryable: true }));
 }
 
 /** Offsets per topic/partition of the first message at or after `sinceMs`. */

@@ -79,7 +79,7 @@ async function publishOne(event: InsightEvent, json: boolean): Promise<void> {
   const settings = cliKafkaSettings();
   const names = topicNamesFromEnv();
   const topics = { audit: names.audit, operational: names.operational };
-  const producer = new EventProducer({ kafka: settings, logger: cliLogger(), topics, lingerInMs: 0, deliveryTimeoutInMs: 10_000 });
+  const producer = new EventProducer({ kafka: settings, logger: cliLogger(), topics, lingerMs: 0, deliveryTimeoutMs: 10_000 });
   try {
     await withDeadline(producer.connect(), 15_000, settings, 'connecting');
     await producer.publish(event);

@@ -63,7 +63,7 @@ async function simulate(flags: SimulateFlags): Promise<void> {
   const maxInFlight = Math.min(Math.max(2_000, rate), 20_000);
   const producer = new EventProducer({
     kafka: settings, logger: cliLogger(), topics: { audit: names.audit, operational: names.operational },
-    maxQueueSize: maxInFlight, deliveryTimeoutInMs: 30_000,
+    maxQueueSize: maxInFlight, deliveryTimeoutMs: 30_000,
   });
   const generator = new TrafficGenerator({ seed, instances, errorRate, instancePrefix: flags.instancePrefix });
   const counts: SimulateCounts = { audit: 0, operational: 0, api: 0, workflow: 0, failed: 0 };

@@ -86,12 +86,12 @@ export class KafkaService {
   /**
    * Makes sure a transactional producer exists and is initialised (InitProducerId: fences
    * any older producer with this id and waits until its open transaction is aborted or
-   * completed). True when it was created by this call.
+   * completed).
    */
-  async ensureTransactionalProducer(transactionalId: string): Promise<boolean> {
+  async ensureTransactionalProducer(transactionalId: string): Promise<void> {
     if (this.transactional.has(transactionalId)) {
       await this.transactional.get(transactionalId);
-      return false;
+      return;
     }
     const producer = this.kafka.producer({
       transactionalId,
@@ -103,7 +103,6 @@ export class KafkaService {
     const connected = this.connectOnce(producer, () => { this.transactional.delete(transactionalId); });
     this.transactional.set(transactionalId, connected);
     await this.track(connected);
-    return true;
   }
 
   /** Runs `body` in one transaction: commit when it resolves, abort (and rethrow) when it throws. */

@@ -31,8 +31,8 @@ function connectionSettings(settings: KafkaSinkSettings, context: SinkContext): 
     ssl: settings.ssl,
     sslRejectUnauthorized: settings.sslRejectUnauthorized,
     allowInsecure: settings.allowInsecure,
-    connectionTimeoutInMs: 3000,
-    requestTimeoutInMs: 30_000,
+    connectionTimeoutMs: 3000,
+    requestTimeoutMs: 30_000,
     ...(sasl ? { sasl } : {}),
   };
 }

@@ -29,7 +29,7 @@ export interface IngestionService {
    * probe gets a token and POSTs an empty array itself: the service authenticates the
    * caller and resolves the rule and stream, and stores nothing. Resolves with the status.
    */
-  probe(stream: string, abortSignal?: AbortSignal): Promise<{ status: number; message: string; retryAfter?: string }>;
+  probe(stream: string, abortSignal?: AbortSignal): Promise<{ status: number; message: string }>;
   close(): Promise<void>;
 }
 
@@ -110,8 +110,7 @@ export function createIngestionService(target: IngestionTarget): IngestionServic
       } catch {
         // not JSON: keep the text
       }
-      const retryAfter = response.headers.get('retry-after') ?? undefined;
-      return retryAfter ? { status: response.status, message, retryAfter } : { status: response.status, message };
+      return { status: response.status, message };
     },
     async close() {
       // LogsIngestionClient holds no sockets of its own beyond Node's keep-alive agent.

@@ -3,7 +3,7 @@
  * testable without a remote, and can act flaky (`retryableTimes`) or slow (`delayMs`).
  */
 import { InsightLogsError } from '../../errors.js';
-import { sleep } from '../retry.js';
+import { sleep } from '../../util/time.js';
 import type { RejectedRecord, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
 import { parseMemorySettings, type MemorySettings } from './config.js';
 import { memoryStore } from './store.js';
