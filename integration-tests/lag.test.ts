@@ -17,9 +17,9 @@ import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
 import { collectStatus } from '../src/ops/status.js';
 import { dropMemoryStore, memoryStore } from '../src/sinks/memory/store.js';
 import { sleep } from '../src/util/time.js';
-import { createTopics, deleteTopics, kafkaClient, uniqueName } from './helpers/kafka.js';
+import { createTopics, deleteTopics, kafkaClient, uniqueName } from '../testkit/kafka.js';
 import { apiEventWithId } from './helpers/records.js';
-import { getServices } from './helpers/services.js';
+import { getServices } from '../testkit/services.js';
 
 const PARTITIONS = 2;
 const PER_PARTITION = 10;

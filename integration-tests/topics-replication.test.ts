@@ -11,8 +11,8 @@ import type { Admin } from 'kafkajs';
 import { hasCode } from '../src/errors.js';
 import { Forwarder } from '../src/forwarder/forwarder.js';
 import { kafkaSettingsFromEnv } from '../src/kafka/client.js';
-import { createTopics, deleteTopics, kafkaClient, uniqueName } from './helpers/kafka.js';
-import { getServices } from './helpers/services.js';
+import { createTopics, deleteTopics, kafkaClient, uniqueName } from '../testkit/kafka.js';
+import { getServices } from '../testkit/services.js';
 
 let brokers: string[];
 let brokerCount: number;
