@@ -29,12 +29,12 @@ export { SinkRegistry, defaultSinkRegistry, SINK_TYPES } from './sinks/registry.
 export { memorySinkType, MemorySink } from './sinks/memory/sink.js';
 export { memoryStore } from './sinks/memory/store.js';
 /** Log Analytics destination type (`type: loganalytics`): rows for CIEventsAudit / CIEventsOperational through the Logs Ingestion API. */
-export { logAnalyticsSinkType, LogAnalyticsSink } from './sinks/log-analytics/sink.js';
-export type { LogAnalyticsSinkSettings } from './sinks/log-analytics/config.js';
-export { toRow as logAnalyticsRowFor, rowToEvent as eventFromLogAnalyticsRow, type LogAnalyticsRow } from './sinks/log-analytics/request-builder.js';
+export { logAnalyticsSinkType, LogAnalyticsSink } from './sinks/loganalytics/sink.js';
+export type { LogAnalyticsSinkSettings } from './sinks/loganalytics/config.js';
+export { toRow as logAnalyticsRowFor, rowToEvent as eventFromLogAnalyticsRow, type LogAnalyticsRow } from './sinks/loganalytics/request-builder.js';
 /** The `blob` destination (Azure Storage append blobs in Azure Monitor's layout) and its settings. */
-export { blobSinkType, BlobSink } from './sinks/azure-blob/sink.js';
-export type { BlobSinkSettings } from './sinks/azure-blob/config.js';
+export { blobSinkType, BlobSink } from './sinks/blob/sink.js';
+export type { BlobSinkSettings } from './sinks/blob/config.js';
 /** The `dir` destination (the blob layout under a local folder). */
 export { dirSinkType, DirSink } from './sinks/dir/sink.js';
 export type { DirSinkSettings } from './sinks/dir/config.js';

@@ -4,12 +4,12 @@
  */
 import { InsightLogsError } from '../errors.js';
 import type { SinkType } from './sink.js';
-import { blobSinkType } from './azure-blob/sink.js';
+import { blobSinkType } from './blob/sink.js';
 import { dirSinkType } from './dir/sink.js';
 import { memorySinkType } from './memory/sink.js';
-import { eventHubsSinkType } from './event-hubs/sink.js';
+import { eventHubsSinkType } from './eventhubs/sink.js';
 import { kafkaSinkType } from './kafka/sink.js';
-import { logAnalyticsSinkType } from './log-analytics/sink.js';
+import { logAnalyticsSinkType } from './loganalytics/sink.js';
 
 export type AnySinkType = SinkType<any>;
 
