@@ -10,6 +10,7 @@
 import { InsightLogsError } from '../../errors.js';
 import { scrubSecrets, type Logger } from '../../logging.js';
 import { KeyedQueue } from '../keyed-queue.js';
+import { mapInWorkerPool } from '../worker-pool.js';
 import { groupByFile, type FileGroup } from '../layout/lines.js';
 import { continuationName } from '../layout/path.js';
 import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
@@ -57,22 +58,12 @@ export class BlobSink implements Sink {
     if (this.closed) throw new Error('blob sink: send after close');
     const { groups, rejected } = groupByFile(batch);
     for (const r of rejected) this.logger.warn({ code: r.code, reason: r.reason }, 'record rejected: unsafe path part');
-    let next = 0;
-    let failed = false;
-    const worker = async (): Promise<void> => {
-      while (next < groups.length && !failed) {
-        const group = groups[next++]!;
-        try {
-          rejected.push(...(await this.writeGroup(group, options.abortSignal)));
-        } catch (error) {
-          failed = true; // the batch will be resent as a whole: start no new blobs
-          throw error;
-        }
-      }
-    };
-    const results = await Promise.allSettled(Array.from({ length: Math.min(GROUP_CONCURRENCY, groups.length) }, worker));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) return this.retryableOutcome(failure.reason);
+    try {
+      const tooLarge = await mapInWorkerPool(groups, GROUP_CONCURRENCY, (group) => this.writeGroup(group, options.abortSignal));
+      rejected.push(...tooLarge.flat());
+    } catch (error) {
+      return this.retryableOutcome(error);
+    }
     return rejected.length > 0 ? { status: 'delivered', rejected } : { status: 'delivered' };
   }
 

@@ -7,6 +7,7 @@ import { InsightLogsError, describeError } from '../../errors.js';
 import { scrubSecrets, type Logger } from '../../logging.js';
 import type { CategoryName } from '../../events/routing.js';
 import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
+import { mapInWorkerPool } from '../worker-pool.js';
 import { classifyEventHubsError, lastAttemptError } from './classify.js';
 import { parseEventHubsSettings, type EventHubsSinkSettings } from './config.js';
 import { eventOverheadBytes, groupByCategory, groupByPartitionKey, packBodies, singleRecordBodyBytes, type EventBody } from './request-builder.js';
@@ -99,25 +100,8 @@ export class EventHubsSink implements Sink {
 
   private async sendToHub(producer: HubProducer, records: readonly SinkRecord[], abortSignal?: AbortSignal): Promise<RejectedRecord[]> {
     const groups = [...groupByPartitionKey(records)];
-    const rejected: RejectedRecord[] = [];
-    let next = 0;
-    let failed = false;
-    const worker = async (): Promise<void> => {
-      while (next < groups.length && !failed) {
-        const [partitionKey, group] = groups[next++]!;
-        try {
-          rejected.push(...(await this.sendGroup(producer, partitionKey, group, abortSignal)));
-        } catch (error) {
-          failed = true; // the batch will be resent as a whole: stop starting new groups
-          throw error;
-        }
-      }
-    };
-    // allSettled first, so no worker is still sending when the outcome is decided.
-    const results = await Promise.allSettled(Array.from({ length: Math.min(GROUP_CONCURRENCY, groups.length) }, worker));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) throw failure.reason;
-    return rejected;
+    const rejected = await mapInWorkerPool(groups, GROUP_CONCURRENCY, ([partitionKey, group]) => this.sendGroup(producer, partitionKey, group, abortSignal));
+    return rejected.flat();
   }
 
   /** Sends one partition key's records as batches of packed bodies; returns the records that can never fit. */

@@ -8,6 +8,7 @@ import { InsightLogsError, describeError, type ErrorCode } from '../../errors.js
 import { scrubSecrets, urlForLogs, type Logger } from '../../logging.js';
 import type { CategoryName } from '../../events/routing.js';
 import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
+import { mapInWorkerPool } from '../worker-pool.js';
 import { classifyUploadError, type UploadFailure } from './classify.js';
 import { parseLogAnalyticsSettings, type LogAnalyticsSinkSettings } from './config.js';
 import { MAX_CHUNK_BYTES, groupByCategory, halves, planChunks, type UploadChunk } from './request-builder.js';
@@ -78,24 +79,8 @@ export class LogAnalyticsSink implements Sink {
 
   /** Uploads chunks a few at a time; resolves with the records refused for good, throws RetryableUpload. */
   private async uploadAll(stream: string, chunks: UploadChunk[], abortSignal?: AbortSignal): Promise<RejectedRecord[]> {
-    const rejected: RejectedRecord[] = [];
-    let next = 0;
-    let stop = false;
-    const worker = async (): Promise<void> => {
-      while (next < chunks.length && !stop) {
-        const chunk = chunks[next++]!;
-        try {
-          rejected.push(...(await this.deliverChunk(stream, chunk, abortSignal)));
-        } catch (error) {
-          stop = true; // the batch will be resent: start no more chunks
-          throw error;
-        }
-      }
-    };
-    const results = await Promise.allSettled(Array.from({ length: Math.min(CHUNK_CONCURRENCY, chunks.length) }, worker));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) throw failure.reason;
-    return rejected;
+    const rejected = await mapInWorkerPool(chunks, CHUNK_CONCURRENCY, (chunk) => this.deliverChunk(stream, chunk, abortSignal));
+    return rejected.flat();
   }
 
   private async attempt(stream: string, chunk: UploadChunk, abortSignal?: AbortSignal): Promise<Attempt> {
