@@ -15,7 +15,8 @@ import { groupByFile, type FileGroup } from '../layout/lines.js';
 import { continuationName } from '../layout/path.js';
 import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
 import { classifyBlobError } from './classify.js';
-import { parseBlobSettings, type BlobSinkSettings } from './config.js';
+import { azureCredentials } from '../azure-auth.js';
+import { BLOB_AUTH, parseBlobSettings, type BlobSinkSettings } from './config.js';
 import { packBlocks } from './request-builder.js';
 import { createBlobService, type AppendBlobState, type BlobCredentials, type BlobService } from './service.js';
 
@@ -199,16 +200,7 @@ export class BlobSink implements Sink {
 
 /** Credentials for the settings: the connection string is read from its environment variable here, once. */
 export function credentialsFor(settings: BlobSinkSettings, env: NodeJS.ProcessEnv, path = 'blob'): BlobCredentials {
-  if (settings.auth.kind === 'azureAd') return { kind: 'azureAd', accountUrl: settings.auth.accountUrl };
-  const name = settings.auth.connectionStringEnv;
-  const connectionString = env[name]?.trim();
-  if (!connectionString) {
-    throw new InsightLogsError('SECRET_MISSING', `${path}.connectionStringEnv: environment variable ${name} is not set; put the storage connection string there`);
-  }
-  if (!/(?:^|;)\s*(?:BlobEndpoint|AccountName|UseDevelopmentStorage)\s*=/i.test(connectionString)) {
-    throw new InsightLogsError('CONFIG_INVALID', `${path}.connectionStringEnv: environment variable ${name} does not hold a storage connection string (no AccountName= or BlobEndpoint=)`);
-  }
-  return { kind: 'connectionString', connectionString };
+  return azureCredentials(settings.auth, env, path, BLOB_AUTH);
 }
 
 export const blobSinkType: SinkType<BlobSinkSettings> = {

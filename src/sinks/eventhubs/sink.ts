@@ -9,7 +9,8 @@ import type { CategoryName } from '../../events/routing.js';
 import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
 import { mapInWorkerPool } from '../worker-pool.js';
 import { classifyEventHubsError, lastAttemptError } from './classify.js';
-import { parseEventHubsSettings, type EventHubsSinkSettings } from './config.js';
+import { azureCredentials } from '../azure-auth.js';
+import { EVENTHUBS_AUTH, parseEventHubsSettings, type EventHubsSinkSettings } from './config.js';
 import { eventOverheadBytes, groupByCategory, groupByPartitionKey, packBodies, singleRecordBodyBytes, type EventBody } from './request-builder.js';
 import { createHubProducer, type EventBatch, type HubCredentials, type HubProducer } from './service.js';
 
@@ -169,16 +170,7 @@ export class EventHubsSink implements Sink {
 
 /** Credentials for the settings: the connection string is read from its environment variable here, once. */
 export function credentialsFor(settings: EventHubsSinkSettings, env: NodeJS.ProcessEnv, path = 'eventhubs'): HubCredentials {
-  if (settings.auth.kind === 'azureAd') return { kind: 'azureAd', fullyQualifiedNamespace: settings.auth.fullyQualifiedNamespace };
-  const name = settings.auth.connectionStringEnv;
-  const connectionString = env[name]?.trim();
-  if (!connectionString) {
-    throw new InsightLogsError('SECRET_MISSING', `${path}.connectionStringEnv: environment variable ${name} is not set; put the Event Hubs connection string there`);
-  }
-  if (!/(?:^|;)\s*Endpoint\s*=/i.test(connectionString)) {
-    throw new InsightLogsError('CONFIG_INVALID', `${path}.connectionStringEnv: environment variable ${name} does not hold an Event Hubs connection string (no Endpoint=)`);
-  }
-  return { kind: 'connectionString', connectionString };
+  return azureCredentials(settings.auth, env, path, EVENTHUBS_AUTH);
 }
 
 export const eventHubsSinkType: SinkType<EventHubsSinkSettings> = {
