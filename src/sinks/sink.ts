@@ -5,7 +5,7 @@
  * Outcomes are data: `send` resolves with an outcome and throws only on programmer error.
  */
 import type { ErrorCode } from '../errors.js';
-import type { CategoryName } from '../events/routing.js';
+import { categoryName, type CategoryName } from '../events/routing.js';
 import type { EventKind, InsightEvent } from '../events/types.js';
 import type { Logger } from '../logging.js';
 
@@ -54,7 +54,13 @@ export interface SendOptions {
 
 export interface Sink {
   readonly type: string;
-  /** Delivers a batch (all of one category). Idempotent on retry where the remote allows it. */
+  /**
+   * Delivers a batch. Idempotent on retry where the remote allows it.
+   *
+   * Precondition: every record of `batch` has the same category (the forwarder's chunking,
+   * `src/forwarder/chunking.ts`, never mixes them), so a sink picks its container, hub, topic
+   * or stream once per batch (`categoryOfBatch`) and never regroups by category.
+   */
   send(batch: readonly SinkRecord[], options?: SendOptions): Promise<SendOutcome>;
   /**
    * Exactly-once sinks (Kafka transactions) deliver the batch and commit the consumer
@@ -87,4 +93,17 @@ export interface SinkType<Settings> {
   /** Keys this type accepts besides name/type/categories; anything else is an error. */
   parseSettings(raw: Record<string, unknown>, path: string): Settings;
   create(settings: Settings, context: SinkContext): Sink;
+}
+
+/**
+ * The one category of a batch (see the precondition of `Sink.send`); undefined for an empty
+ * batch. A batch mixing categories is a programmer error and throws.
+ */
+export function categoryOfBatch(batch: readonly SinkRecord[]): CategoryName | undefined {
+  const first = batch[0]?.event.category;
+  if (first === undefined) return undefined;
+  for (const record of batch) {
+    if (record.event.category !== first) throw new Error(`sink batch mixes categories (${first}, ${record.event.category}): chunking must send one category per batch`);
+  }
+  return categoryName(first);
 }

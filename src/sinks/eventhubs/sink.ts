@@ -6,12 +6,12 @@
 import { InsightLogsError, describeError } from '../../errors.js';
 import { scrubSecrets, type Logger } from '../../logging.js';
 import type { CategoryName } from '../../events/routing.js';
-import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
+import { categoryOfBatch, type HealthResult, type RejectedRecord, type SendOptions, type SendOutcome, type Sink, type SinkContext, type SinkRecord, type SinkType } from '../sink.js';
 import { mapInWorkerPool } from '../worker-pool.js';
 import { classifyEventHubsError, lastAttemptError } from './classify.js';
 import { azureCredentials } from '../azure-auth.js';
 import { EVENTHUBS_AUTH, parseEventHubsSettings, type EventHubsSinkSettings } from './config.js';
-import { eventOverheadBytes, groupByCategory, groupByPartitionKey, packBodies, singleRecordBodyBytes, type EventBody } from './request-builder.js';
+import { eventOverheadBytes, groupByPartitionKey, packBodies, singleRecordBodyBytes, type EventBody } from './request-builder.js';
 import { createHubProducer, type EventBatch, type HubCredentials, type HubProducer } from './service.js';
 
 export type HubProducerFactory = (credentials: HubCredentials, hub: string) => HubProducer;
@@ -72,29 +72,29 @@ export class EventHubsSink implements Sink {
 
   async send(batch: readonly SinkRecord[], options: SendOptions = {}): Promise<SendOutcome> {
     if (this.closed) throw new Error('eventhubs sink: send after close');
-    const rejected: RejectedRecord[] = [];
-    for (const [category, records] of groupByCategory(batch)) {
-      const hub = this.settings.hubs[category];
-      const producer = this.producerFor(hub);
-      try {
-        rejected.push(...(await this.sendToHub(producer, records, options.abortSignal)));
-      } catch (error) {
-        const failure = classifyEventHubsError(error);
-        if (failure.kind === 'too-large') {
-          // The link's max_message_size promised more than the hub accepts: pack smaller next time.
-          const scale = Math.max(MIN_BODY_SCALE, (this.bodyScale.get(hub) ?? 1) / 2);
-          this.bodyScale.set(hub, scale);
-          this.logger.warn({ hub, scale }, 'event hub refused an event as too large; packing smaller bodies');
-        } else if (failure.resetClient) {
-          await this.resetProducer(hub, producer);
-        }
-        const reason = failure.reason;
-        const retryAfterMs = failure.kind === 'retryable' ? failure.retryAfterMs : undefined;
-        const message = `event hub '${hub}' on ${this.endpoint}: ${reason}: ${scrubSecrets(describeError(lastAttemptError(error)))}`;
-        this.logger.warn({ hub, category }, message);
-        const wrapped = new InsightLogsError('SINK_UNAVAILABLE', message, { cause: error, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
-        return retryAfterMs !== undefined ? { status: 'retryable', error: wrapped, retryAfterMs } : { status: 'retryable', error: wrapped };
+    const category = categoryOfBatch(batch);
+    if (category === undefined) return { status: 'delivered' };
+    const hub = this.settings.hubs[category];
+    const producer = this.producerFor(hub);
+    let rejected: RejectedRecord[];
+    try {
+      rejected = await this.sendToHub(producer, batch, options.abortSignal);
+    } catch (error) {
+      const failure = classifyEventHubsError(error);
+      if (failure.kind === 'too-large') {
+        // The link's max_message_size promised more than the hub accepts: pack smaller next time.
+        const scale = Math.max(MIN_BODY_SCALE, (this.bodyScale.get(hub) ?? 1) / 2);
+        this.bodyScale.set(hub, scale);
+        this.logger.warn({ hub, scale }, 'event hub refused an event as too large; packing smaller bodies');
+      } else if (failure.resetClient) {
+        await this.resetProducer(hub, producer);
       }
+      const reason = failure.reason;
+      const retryAfterMs = failure.kind === 'retryable' ? failure.retryAfterMs : undefined;
+      const message = `event hub '${hub}' on ${this.endpoint}: ${reason}: ${scrubSecrets(describeError(lastAttemptError(error)))}`;
+      this.logger.warn({ hub, category }, message);
+      const wrapped = new InsightLogsError('SINK_UNAVAILABLE', message, { cause: error, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+      return retryAfterMs !== undefined ? { status: 'retryable', error: wrapped, retryAfterMs } : { status: 'retryable', error: wrapped };
     }
     return rejected.length > 0 ? { status: 'delivered', rejected } : { status: 'delivered' };
   }

@@ -7,11 +7,11 @@
 import { InsightLogsError, describeError, type ErrorCode } from '../../errors.js';
 import { scrubSecrets, urlForLogs, type Logger } from '../../logging.js';
 import type { CategoryName } from '../../events/routing.js';
-import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
+import { categoryOfBatch, type HealthResult, type RejectedRecord, type SendOptions, type SendOutcome, type Sink, type SinkContext, type SinkRecord, type SinkType } from '../sink.js';
 import { mapInWorkerPool } from '../worker-pool.js';
 import { classifyUploadError, type UploadFailure } from './classify.js';
 import { parseLogAnalyticsSettings, type LogAnalyticsSinkSettings } from './config.js';
-import { MAX_CHUNK_BYTES, groupByCategory, halves, planChunks, type UploadChunk } from './request-builder.js';
+import { MAX_CHUNK_BYTES, halves, planChunks, type UploadChunk } from './request-builder.js';
 import { createIngestionService, defaultCredential, tokenFromEnvironment, type IngestionService, type TokenCredential } from './service.js';
 
 /** Chunks of one batch in flight at once: enough to hide latency, few enough not to be throttled. */
@@ -44,18 +44,18 @@ export class LogAnalyticsSink implements Sink {
 
   async send(batch: readonly SinkRecord[], options: SendOptions = {}): Promise<SendOutcome> {
     if (this.closed) throw new Error('loganalytics sink: send after close');
+    const category = categoryOfBatch(batch);
+    if (category === undefined) return { status: 'delivered' };
     const rejected: RejectedRecord[] = [];
     const refused: RejectedRecord[] = [];
     try {
-      for (const [category, records] of groupByCategory(batch)) {
-        const stream = this.settings.streams[category];
-        const plan = planChunks(records);
-        for (const { record, bytes } of plan.tooLarge) {
-          rejected.push({ record, code: 'RECORD_TOO_LARGE', reason: `the record makes a ${bytes}-byte row; the Logs Ingestion API accepts at most ${MAX_CHUNK_BYTES} bytes per call` });
-        }
-        const results = await this.uploadAll(stream, plan.chunks, options.abortSignal);
-        for (const r of results) (r.code === 'RECORD_TOO_LARGE' ? rejected : refused).push(r);
+      const stream = this.settings.streams[category];
+      const plan = planChunks(batch);
+      for (const { record, bytes } of plan.tooLarge) {
+        rejected.push({ record, code: 'RECORD_TOO_LARGE', reason: `the record makes a ${bytes}-byte row; the Logs Ingestion API accepts at most ${MAX_CHUNK_BYTES} bytes per call` });
       }
+      const results = await this.uploadAll(stream, plan.chunks, options.abortSignal);
+      for (const r of results) (r.code === 'RECORD_TOO_LARGE' ? rejected : refused).push(r);
     } catch (error) {
       if (!(error instanceof RetryableUpload)) throw error;
       const { failure, stream } = error;
