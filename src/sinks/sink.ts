@@ -84,12 +84,30 @@ export interface SinkContext {
   env: NodeJS.ProcessEnv;
 }
 
+/** A `destinations add` flag that sets one setting of a type; every other setting goes through `--set key=value`. */
+export interface SinkFlag {
+  /** Commander syntax, e.g. `--path <dir>`. Types that offer the same flag must map it to the same key. */
+  readonly flag: string;
+  /** The setting the flag sets, e.g. `path`. */
+  readonly key: string;
+  /** Help text without the type name (the CLI prefixes the types that take the flag). */
+  readonly help: string;
+}
+
 /**
  * One destination type: validates its own settings (pure; errors name the path such as
- * `destinations[2].connectionStringEnv`) and creates sinks from validated settings.
+ * `destinations[2].connectionStringEnv`), creates sinks from validated settings, and says
+ * what the CLI shows for it. Registered by one line in `destination-types.ts`.
  */
 export interface SinkType<Settings> {
-  type: string;
+  /** The `type` of a destination, e.g. `blob`; also the name of the type's folder under src/sinks/. */
+  readonly type: string;
+  /** Short name for lists such as the program description, e.g. `Azure Blob`. */
+  readonly title: string;
+  /** One line for `destinations add --help`: where records go and in what form. */
+  readonly description: string;
+  /** `destinations add` flags for the settings most destinations of this type set. */
+  readonly addFlags?: readonly SinkFlag[];
   /** Keys this type accepts besides name/type/categories; anything else is an error. */
   parseSettings(raw: Record<string, unknown>, path: string): Settings;
   create(settings: Settings, context: SinkContext): Sink;

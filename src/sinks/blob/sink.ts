@@ -203,8 +203,16 @@ export function credentialsFor(settings: BlobSinkSettings, env: NodeJS.ProcessEn
   return azureCredentials(settings.auth, env, path, BLOB_AUTH);
 }
 
+export type { BlobSinkSettings } from './config.js';
+
 export const blobSinkType: SinkType<BlobSinkSettings> = {
   type: 'blob',
+  title: 'Azure Blob',
+  description: "Azure Storage append blobs in Azure Monitor's layout",
+  addFlags: [
+    { flag: '--connection-string-env <VAR>', key: 'connectionStringEnv', help: 'name of the environment variable holding the connection string (never the secret itself)' },
+    { flag: '--account-url <url>', key: 'accountUrl', help: 'account URL for Azure AD sign-in instead of a connection string' },
+  ],
   parseSettings: parseBlobSettings,
   create(settings, context) {
     const path = `destinations[${context.name}]`;

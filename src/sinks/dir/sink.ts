@@ -74,8 +74,13 @@ export class DirSink implements Sink {
   }
 }
 
+export type { DirSinkSettings } from './config.js';
+
 export const dirSinkType: SinkType<DirSinkSettings> = {
   type: 'dir',
+  title: 'a local folder',
+  description: 'the blob layout under a local folder (demos, debugging)',
+  addFlags: [{ flag: '--path <dir>', key: 'path', help: 'the folder to write to' }],
   parseSettings: parseDirSettings,
   create: (settings, context) => new DirSink(settings, context),
 };

@@ -173,8 +173,16 @@ export function credentialsFor(settings: EventHubsSinkSettings, env: NodeJS.Proc
   return azureCredentials(settings.auth, env, path, EVENTHUBS_AUTH);
 }
 
+export type { EventHubsSinkSettings } from './config.js';
+
 export const eventHubsSinkType: SinkType<EventHubsSinkSettings> = {
   type: 'eventhubs',
+  title: 'Event Hubs',
+  description: 'Azure Event Hubs, {"records":[…]} events, a hub per category',
+  addFlags: [
+    { flag: '--connection-string-env <VAR>', key: 'connectionStringEnv', help: 'name of the environment variable holding the connection string (never the secret itself)' },
+    { flag: '--fully-qualified-namespace <host>', key: 'fullyQualifiedNamespace', help: 'namespace host for Azure AD sign-in' },
+  ],
   parseSettings: parseEventHubsSettings,
   create(settings, context) {
     return new EventHubsSink(settings, context, credentialsFor(settings, context.env, `destinations[${context.name}]`));

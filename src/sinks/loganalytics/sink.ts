@@ -158,8 +158,12 @@ export function credentialFor(settings: LogAnalyticsSinkSettings, env: NodeJS.Pr
   return settings.auth.kind === 'token' ? tokenFromEnvironment(env, settings.auth.tokenEnv, path) : defaultCredential();
 }
 
+export type { LogAnalyticsSinkSettings } from './config.js';
+
 export const logAnalyticsSinkType: SinkType<LogAnalyticsSinkSettings> = {
   type: 'loganalytics',
+  title: 'Log Analytics',
+  description: 'Azure Monitor Logs Ingestion API; --set endpoint=… --set ruleId=…',
   parseSettings: parseLogAnalyticsSettings,
   create(settings, context) {
     const credential = credentialFor(settings, context.env, `destinations[${context.name}]`);
