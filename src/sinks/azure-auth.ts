@@ -7,6 +7,7 @@
  */
 import { InsightLogsError } from '../errors.js';
 import { configError, envVarName } from '../config/settings.js';
+import type { SinkFlag } from './sink.js';
 
 export type AzureAdAuth<TargetKey extends string> = { readonly kind: 'azureAd' } & { readonly [K in TargetKey]: string };
 
@@ -35,6 +36,13 @@ export interface AzureAuthRule<TargetKey extends string> {
 }
 
 const CONNECTION_STRING_ENV = 'connectionStringEnv';
+
+/** The `destinations add` flag every such type offers. */
+export const CONNECTION_STRING_ENV_FLAG: SinkFlag = {
+  flag: '--connection-string-env <VAR>',
+  key: CONNECTION_STRING_ENV,
+  help: 'name of the environment variable holding the connection string (never the secret itself)',
+};
 
 /** Validates the credential keys of `raw` (exactly one of connectionStringEnv and the target key). */
 export function parseAzureAuth<K extends string>(raw: Record<string, unknown>, path: string, rule: AzureAuthRule<K>): AzureAuth<K> {

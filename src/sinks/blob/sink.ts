@@ -15,10 +15,10 @@ import { groupByFile, type FileGroup } from '../layout/lines.js';
 import { continuationName } from '../layout/path.js';
 import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
 import { classifyBlobError } from './classify.js';
-import { azureCredentials } from '../azure-auth.js';
+import { CONNECTION_STRING_ENV_FLAG, azureCredentials } from '../azure-auth.js';
 import { BLOB_AUTH, parseBlobSettings, type BlobSinkSettings } from './config.js';
 import { packBlocks } from './request-builder.js';
-import { createBlobService, type AppendBlobState, type BlobCredentials, type BlobService } from './service.js';
+import { createBlobService, type AppendBlobState, type BlobService } from './service.js';
 
 /** Blobs written at the same time; the lines of one blob always go in order. */
 const GROUP_CONCURRENCY = 4;
@@ -198,11 +198,6 @@ export class BlobSink implements Sink {
   }
 }
 
-/** Credentials for the settings: the connection string is read from its environment variable here, once. */
-export function credentialsFor(settings: BlobSinkSettings, env: NodeJS.ProcessEnv, path = 'blob'): BlobCredentials {
-  return azureCredentials(settings.auth, env, path, BLOB_AUTH);
-}
-
 export type { BlobSinkSettings } from './config.js';
 
 export const blobSinkType: SinkType<BlobSinkSettings> = {
@@ -210,7 +205,7 @@ export const blobSinkType: SinkType<BlobSinkSettings> = {
   title: 'Azure Blob',
   description: "Azure Storage append blobs in Azure Monitor's layout",
   addFlags: [
-    { flag: '--connection-string-env <VAR>', key: 'connectionStringEnv', help: 'name of the environment variable holding the connection string (never the secret itself)' },
+    CONNECTION_STRING_ENV_FLAG,
     { flag: '--account-url <url>', key: 'accountUrl', help: 'account URL for Azure AD sign-in instead of a connection string' },
   ],
   parseSettings: parseBlobSettings,
@@ -218,7 +213,7 @@ export const blobSinkType: SinkType<BlobSinkSettings> = {
     const path = `destinations[${context.name}]`;
     let service: BlobService;
     try {
-      service = createBlobService(credentialsFor(settings, context.env, path));
+      service = createBlobService(azureCredentials(settings.auth, context.env, path, BLOB_AUTH));
     } catch (error) {
       if (error instanceof InsightLogsError) throw error;
       throw new InsightLogsError('CONFIG_INVALID', `${path}.connectionStringEnv: the storage connection string could not be used: ${scrubSecrets((error as Error).message)}`, { cause: error });

@@ -9,7 +9,7 @@ import type { CategoryName } from '../../events/routing.js';
 import { categoryOfBatch, type HealthResult, type RejectedRecord, type SendOptions, type SendOutcome, type Sink, type SinkContext, type SinkRecord, type SinkType } from '../sink.js';
 import { mapInWorkerPool } from '../worker-pool.js';
 import { classifyEventHubsError, lastAttemptError } from './classify.js';
-import { azureCredentials } from '../azure-auth.js';
+import { CONNECTION_STRING_ENV_FLAG, azureCredentials } from '../azure-auth.js';
 import { EVENTHUBS_AUTH, parseEventHubsSettings, type EventHubsSinkSettings } from './config.js';
 import { eventOverheadBytes, groupByPartitionKey, packBodies, singleRecordBodyBytes, type EventBody } from './request-builder.js';
 import { createHubProducer, type EventBatch, type HubCredentials, type HubProducer } from './service.js';
@@ -180,7 +180,7 @@ export const eventHubsSinkType: SinkType<EventHubsSinkSettings> = {
   title: 'Event Hubs',
   description: 'Azure Event Hubs, {"records":[…]} events, a hub per category',
   addFlags: [
-    { flag: '--connection-string-env <VAR>', key: 'connectionStringEnv', help: 'name of the environment variable holding the connection string (never the secret itself)' },
+    CONNECTION_STRING_ENV_FLAG,
     { flag: '--fully-qualified-namespace <host>', key: 'fullyQualifiedNamespace', help: 'namespace host for Azure AD sign-in' },
   ],
   parseSettings: parseEventHubsSettings,
