@@ -11,7 +11,7 @@ import { parseDestination } from '../src/config/destinations.js';
 import { DestinationStore } from '../src/destinations/store.js';
 import { Forwarder } from '../src/forwarder/forwarder.js';
 import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
-import { rowToEvent } from '../src/sinks/log-analytics/request-builder.js';
+import { rowToEvent } from '../src/sinks/loganalytics/request-builder.js';
 import { createTopics, deleteTopics, publishEvents, uniqueName } from '../testkit/kafka.js';
 import { startLogAnalyticsDouble, type LogAnalyticsDouble } from './helpers/loganalytics.js';
 import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js';

@@ -33,6 +33,8 @@ const spies = new Map<string, Spy>();
 
 const spySinkType: SinkType<Record<string, never>> = {
   type: 'spy',
+  title: 'a spy',
+  description: 'records what is in flight (this test only)',
   parseSettings: () => ({}),
   create: (_settings, context): Sink => {
     const spy = new Spy();

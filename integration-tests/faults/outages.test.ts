@@ -11,7 +11,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rowToEvent } from '../../src/sinks/log-analytics/request-builder.js';
+import { rowToEvent } from '../../src/sinks/loganalytics/request-builder.js';
 import { startAzurite, type AzuriteInstance } from '../helpers/azurite.js';
 import { startEventHubsDouble, type EventHubsEndpoint } from '../../testkit/eventhubs.js';
 import { startLogAnalyticsDouble, type LogAnalyticsDouble } from '../helpers/loganalytics.js';

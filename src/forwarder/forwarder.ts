@@ -20,7 +20,7 @@ import { consumerLag, topicOffsets, type TopicOffsets } from '../ops/offsets.js'
 import { silentLogger, type Logger } from '../logging.js';
 import { ForwarderMetrics } from '../metrics/metrics.js';
 import { startMetricsServer, type HealthReport, type MetricsServer } from '../metrics/server.js';
-import { defaultSinkRegistry, type SinkRegistry } from '../sinks/registry.js';
+import { createSink, defaultSinkRegistry, type SinkRegistry } from '../sinks/registry.js';
 import type { RetryOptions } from '../sinks/retry.js';
 import { DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunking.js';
 import { DeadLetterWriter } from './dead-letter.js';
@@ -240,9 +240,7 @@ export class Forwarder {
     const logger = this.logger.child({ destination: config.name });
     let pipeline: DestinationPipeline;
     try {
-      const type = this.registry.get(config.type);
-      const settings: unknown = type.parseSettings({ ...config.settings }, `destination "${config.name}"`);
-      const sink = type.create(settings, { name: config.name, categories: config.categories, logger, env: this.options.env ?? process.env });
+      const sink = createSink(this.registry, config, { logger, env: this.options.env ?? process.env });
       pipeline = new DestinationPipeline({
         config,
         sink,

@@ -56,6 +56,8 @@ export class MemorySink implements Sink {
 
 export const memorySinkType: SinkType<MemorySettings> = {
   type: 'memory',
+  title: 'process memory (tests only)',
+  description: 'records kept in this process, lost with it (tests only)',
   parseSettings: parseMemorySettings,
   create: (settings, context) => new MemorySink(settings, context),
 };

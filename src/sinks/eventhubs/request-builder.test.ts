@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { buildApiEvent } from '../../events/builders.js';
 import { toSinkRecord } from '../../forwarder/sink-record.js';
 import type { SinkRecord } from '../sink.js';
-import { BODY_FRAME_BYTES, MAX_PARTITION_KEY_LENGTH, groupByCategory, groupByPartitionKey, packBodies, partitionKeyFor } from './request-builder.js';
+import { BODY_FRAME_BYTES, MAX_PARTITION_KEY_LENGTH, groupByPartitionKey, packBodies, partitionKeyFor } from './request-builder.js';
 
 function record(i: number, resourceId = '/SUBSCRIPTIONS/S/RESOURCEGROUPS/R/PROVIDERS/MICROSOFT.D365CUSTOMERINSIGHTS/INSTANCES/I', method = 'GET', pad = 0): SinkRecord {
   const event = buildApiEvent({
@@ -59,14 +59,11 @@ test('partition key is the resourceId, or a stable digest when longer than Event
   assert.notEqual(partitionKeyFor(`${long}2`), key);
 });
 
-test('groups by partition key and by category, keeping order', () => {
+test('groups by partition key, keeping order', () => {
   const a = '/SUBSCRIPTIONS/S/RESOURCEGROUPS/R/PROVIDERS/MICROSOFT.D365CUSTOMERINSIGHTS/INSTANCES/A';
   const b = '/SUBSCRIPTIONS/S/RESOURCEGROUPS/R/PROVIDERS/MICROSOFT.D365CUSTOMERINSIGHTS/INSTANCES/B';
   const records = [record(0, a), record(1, b), record(2, a, 'POST')];
   const byKey = groupByPartitionKey(records);
   assert.deepEqual([...byKey.keys()], [a, b]);
   assert.deepEqual(byKey.get(a)!.map((r) => r.offset), ['0', '2']);
-  const byCategory = groupByCategory(records);
-  assert.deepEqual(byCategory.get('audit')!.map((r) => r.offset), ['2']);
-  assert.deepEqual(byCategory.get('operational')!.map((r) => r.offset), ['0', '1']);
 });

@@ -10,13 +10,15 @@
 import { InsightLogsError } from '../../errors.js';
 import { scrubSecrets, type Logger } from '../../logging.js';
 import { KeyedQueue } from '../keyed-queue.js';
+import { mapInWorkerPool } from '../worker-pool.js';
 import { groupByFile, type FileGroup } from '../layout/lines.js';
 import { continuationName } from '../layout/path.js';
 import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
 import { classifyBlobError } from './classify.js';
-import { parseBlobSettings, type BlobSinkSettings } from './config.js';
+import { CONNECTION_STRING_ENV_FLAG, azureCredentials } from '../azure-auth.js';
+import { BLOB_AUTH, parseBlobSettings, type BlobSinkSettings } from './config.js';
 import { packBlocks } from './request-builder.js';
-import { createBlobService, type AppendBlobState, type BlobCredentials, type BlobService } from './service.js';
+import { createBlobService, type AppendBlobState, type BlobService } from './service.js';
 
 /** Blobs written at the same time; the lines of one blob always go in order. */
 const GROUP_CONCURRENCY = 4;
@@ -57,22 +59,12 @@ export class BlobSink implements Sink {
     if (this.closed) throw new Error('blob sink: send after close');
     const { groups, rejected } = groupByFile(batch);
     for (const r of rejected) this.logger.warn({ code: r.code, reason: r.reason }, 'record rejected: unsafe path part');
-    let next = 0;
-    let failed = false;
-    const worker = async (): Promise<void> => {
-      while (next < groups.length && !failed) {
-        const group = groups[next++]!;
-        try {
-          rejected.push(...(await this.writeGroup(group, options.abortSignal)));
-        } catch (error) {
-          failed = true; // the batch will be resent as a whole: start no new blobs
-          throw error;
-        }
-      }
-    };
-    const results = await Promise.allSettled(Array.from({ length: Math.min(GROUP_CONCURRENCY, groups.length) }, worker));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) return this.retryableOutcome(failure.reason);
+    try {
+      const tooLarge = await mapInWorkerPool(groups, GROUP_CONCURRENCY, (group) => this.writeGroup(group, options.abortSignal));
+      rejected.push(...tooLarge.flat());
+    } catch (error) {
+      return this.retryableOutcome(error);
+    }
     return rejected.length > 0 ? { status: 'delivered', rejected } : { status: 'delivered' };
   }
 
@@ -206,28 +198,22 @@ export class BlobSink implements Sink {
   }
 }
 
-/** Credentials for the settings: the connection string is read from its environment variable here, once. */
-export function credentialsFor(settings: BlobSinkSettings, env: NodeJS.ProcessEnv, path = 'blob'): BlobCredentials {
-  if (settings.auth.kind === 'azureAd') return { kind: 'azureAd', accountUrl: settings.auth.accountUrl };
-  const name = settings.auth.connectionStringEnv;
-  const connectionString = env[name]?.trim();
-  if (!connectionString) {
-    throw new InsightLogsError('SECRET_MISSING', `${path}.connectionStringEnv: environment variable ${name} is not set; put the storage connection string there`);
-  }
-  if (!/(?:^|;)\s*(?:BlobEndpoint|AccountName|UseDevelopmentStorage)\s*=/i.test(connectionString)) {
-    throw new InsightLogsError('CONFIG_INVALID', `${path}.connectionStringEnv: environment variable ${name} does not hold a storage connection string (no AccountName= or BlobEndpoint=)`);
-  }
-  return { kind: 'connectionString', connectionString };
-}
+export type { BlobSinkSettings } from './config.js';
 
 export const blobSinkType: SinkType<BlobSinkSettings> = {
   type: 'blob',
+  title: 'Azure Blob',
+  description: "Azure Storage append blobs in Azure Monitor's layout",
+  addFlags: [
+    CONNECTION_STRING_ENV_FLAG,
+    { flag: '--account-url <url>', key: 'accountUrl', help: 'account URL for Azure AD sign-in instead of a connection string' },
+  ],
   parseSettings: parseBlobSettings,
   create(settings, context) {
     const path = `destinations[${context.name}]`;
     let service: BlobService;
     try {
-      service = createBlobService(credentialsFor(settings, context.env, path));
+      service = createBlobService(azureCredentials(settings.auth, context.env, path, BLOB_AUTH));
     } catch (error) {
       if (error instanceof InsightLogsError) throw error;
       throw new InsightLogsError('CONFIG_INVALID', `${path}.connectionStringEnv: the storage connection string could not be used: ${scrubSecrets((error as Error).message)}`, { cause: error });

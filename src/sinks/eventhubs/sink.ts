@@ -6,10 +6,12 @@
 import { InsightLogsError, describeError } from '../../errors.js';
 import { scrubSecrets, type Logger } from '../../logging.js';
 import type { CategoryName } from '../../events/routing.js';
-import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
+import { categoryOfBatch, type HealthResult, type RejectedRecord, type SendOptions, type SendOutcome, type Sink, type SinkContext, type SinkRecord, type SinkType } from '../sink.js';
+import { mapInWorkerPool } from '../worker-pool.js';
 import { classifyEventHubsError, lastAttemptError } from './classify.js';
-import { parseEventHubsSettings, type EventHubsSinkSettings } from './config.js';
-import { eventOverheadBytes, groupByCategory, groupByPartitionKey, packBodies, singleRecordBodyBytes, type EventBody } from './request-builder.js';
+import { CONNECTION_STRING_ENV_FLAG, azureCredentials } from '../azure-auth.js';
+import { EVENTHUBS_AUTH, parseEventHubsSettings, type EventHubsSinkSettings } from './config.js';
+import { eventOverheadBytes, groupByPartitionKey, packBodies, singleRecordBodyBytes, type EventBody } from './request-builder.js';
 import { createHubProducer, type EventBatch, type HubCredentials, type HubProducer } from './service.js';
 
 export type HubProducerFactory = (credentials: HubCredentials, hub: string) => HubProducer;
@@ -70,54 +72,37 @@ export class EventHubsSink implements Sink {
 
   async send(batch: readonly SinkRecord[], options: SendOptions = {}): Promise<SendOutcome> {
     if (this.closed) throw new Error('eventhubs sink: send after close');
-    const rejected: RejectedRecord[] = [];
-    for (const [category, records] of groupByCategory(batch)) {
-      const hub = this.settings.hubs[category];
-      const producer = this.producerFor(hub);
-      try {
-        rejected.push(...(await this.sendToHub(producer, records, options.abortSignal)));
-      } catch (error) {
-        const failure = classifyEventHubsError(error);
-        if (failure.kind === 'too-large') {
-          // The link's max_message_size promised more than the hub accepts: pack smaller next time.
-          const scale = Math.max(MIN_BODY_SCALE, (this.bodyScale.get(hub) ?? 1) / 2);
-          this.bodyScale.set(hub, scale);
-          this.logger.warn({ hub, scale }, 'event hub refused an event as too large; packing smaller bodies');
-        } else if (failure.resetClient) {
-          await this.resetProducer(hub, producer);
-        }
-        const reason = failure.reason;
-        const retryAfterMs = failure.kind === 'retryable' ? failure.retryAfterMs : undefined;
-        const message = `event hub '${hub}' on ${this.endpoint}: ${reason}: ${scrubSecrets(describeError(lastAttemptError(error)))}`;
-        this.logger.warn({ hub, category }, message);
-        const wrapped = new InsightLogsError('SINK_UNAVAILABLE', message, { cause: error, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
-        return retryAfterMs !== undefined ? { status: 'retryable', error: wrapped, retryAfterMs } : { status: 'retryable', error: wrapped };
+    const category = categoryOfBatch(batch);
+    if (category === undefined) return { status: 'delivered' };
+    const hub = this.settings.hubs[category];
+    const producer = this.producerFor(hub);
+    let rejected: RejectedRecord[];
+    try {
+      rejected = await this.sendToHub(producer, batch, options.abortSignal);
+    } catch (error) {
+      const failure = classifyEventHubsError(error);
+      if (failure.kind === 'too-large') {
+        // The link's max_message_size promised more than the hub accepts: pack smaller next time.
+        const scale = Math.max(MIN_BODY_SCALE, (this.bodyScale.get(hub) ?? 1) / 2);
+        this.bodyScale.set(hub, scale);
+        this.logger.warn({ hub, scale }, 'event hub refused an event as too large; packing smaller bodies');
+      } else if (failure.resetClient) {
+        await this.resetProducer(hub, producer);
       }
+      const reason = failure.reason;
+      const retryAfterMs = failure.kind === 'retryable' ? failure.retryAfterMs : undefined;
+      const message = `event hub '${hub}' on ${this.endpoint}: ${reason}: ${scrubSecrets(describeError(lastAttemptError(error)))}`;
+      this.logger.warn({ hub, category }, message);
+      const wrapped = new InsightLogsError('SINK_UNAVAILABLE', message, { cause: error, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+      return retryAfterMs !== undefined ? { status: 'retryable', error: wrapped, retryAfterMs } : { status: 'retryable', error: wrapped };
     }
     return rejected.length > 0 ? { status: 'delivered', rejected } : { status: 'delivered' };
   }
 
   private async sendToHub(producer: HubProducer, records: readonly SinkRecord[], abortSignal?: AbortSignal): Promise<RejectedRecord[]> {
     const groups = [...groupByPartitionKey(records)];
-    const rejected: RejectedRecord[] = [];
-    let next = 0;
-    let failed = false;
-    const worker = async (): Promise<void> => {
-      while (next < groups.length && !failed) {
-        const [partitionKey, group] = groups[next++]!;
-        try {
-          rejected.push(...(await this.sendGroup(producer, partitionKey, group, abortSignal)));
-        } catch (error) {
-          failed = true; // the batch will be resent as a whole: stop starting new groups
-          throw error;
-        }
-      }
-    };
-    // allSettled first, so no worker is still sending when the outcome is decided.
-    const results = await Promise.allSettled(Array.from({ length: Math.min(GROUP_CONCURRENCY, groups.length) }, worker));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) throw failure.reason;
-    return rejected;
+    const rejected = await mapInWorkerPool(groups, GROUP_CONCURRENCY, ([partitionKey, group]) => this.sendGroup(producer, partitionKey, group, abortSignal));
+    return rejected.flat();
   }
 
   /** Sends one partition key's records as batches of packed bodies; returns the records that can never fit. */
@@ -185,20 +170,19 @@ export class EventHubsSink implements Sink {
 
 /** Credentials for the settings: the connection string is read from its environment variable here, once. */
 export function credentialsFor(settings: EventHubsSinkSettings, env: NodeJS.ProcessEnv, path = 'eventhubs'): HubCredentials {
-  if (settings.auth.kind === 'azureAd') return { kind: 'azureAd', fullyQualifiedNamespace: settings.auth.fullyQualifiedNamespace };
-  const name = settings.auth.connectionStringEnv;
-  const connectionString = env[name]?.trim();
-  if (!connectionString) {
-    throw new InsightLogsError('SECRET_MISSING', `${path}.connectionStringEnv: environment variable ${name} is not set; put the Event Hubs connection string there`);
-  }
-  if (!/(?:^|;)\s*Endpoint\s*=/i.test(connectionString)) {
-    throw new InsightLogsError('CONFIG_INVALID', `${path}.connectionStringEnv: environment variable ${name} does not hold an Event Hubs connection string (no Endpoint=)`);
-  }
-  return { kind: 'connectionString', connectionString };
+  return azureCredentials(settings.auth, env, path, EVENTHUBS_AUTH);
 }
+
+export type { EventHubsSinkSettings } from './config.js';
 
 export const eventHubsSinkType: SinkType<EventHubsSinkSettings> = {
   type: 'eventhubs',
+  title: 'Event Hubs',
+  description: 'Azure Event Hubs, {"records":[…]} events, a hub per category',
+  addFlags: [
+    CONNECTION_STRING_ENV_FLAG,
+    { flag: '--fully-qualified-namespace <host>', key: 'fullyQualifiedNamespace', help: 'namespace host for Azure AD sign-in' },
+  ],
   parseSettings: parseEventHubsSettings,
   create(settings, context) {
     return new EventHubsSink(settings, context, credentialsFor(settings, context.env, `destinations[${context.name}]`));

@@ -29,5 +29,5 @@ test('errors name the path and never echo a pasted secret', () => {
   assert.throws(() => parseEventHubsSettings({ connectionStringEnv: 'A', hubs: { audit: 'x', operational: 'x' } }, 'd'), /d\.hubs: .*different/);
   assert.throws(() => parseEventHubsSettings({ connectionStringEnv: 'A', hubs: { audit: '../bad' } }, 'd'), /d\.hubs\.audit: /);
   assert.throws(() => parseEventHubsSettings({ connectionStringEnv: 'A', hubs: { security: 'x' } }, 'd'), /d\.hubs\.security: unknown category/);
-  assert.throws(() => parseEventHubsSettings({ connectionStringEnv: 'A', connectionString: 'x' }, 'd'), /d\.connectionString: unknown setting/);
+  assert.throws(() => parseEventHubsSettings({ connectionStringEnv: 'A', connectionString: 'x' }, 'd'), /d\.connectionString: unknown key/);
 });

@@ -4,7 +4,7 @@
  * A static token for tests/dev is referenced by environment variable name, never stored.
  */
 import { InsightLogsError } from '../../errors.js';
-import { configError, perCategoryNames, type PerCategoryNamesRule } from '../../config/settings.js';
+import { assertKnownKeys, configError, envVarName, optionalBoolean, perCategoryNames, type PerCategoryNamesRule } from '../../config/settings.js';
 import type { CategoryName } from '../../events/routing.js';
 
 export type LogAnalyticsAuth =
@@ -33,7 +33,6 @@ export const DEFAULT_STREAMS: Readonly<Record<CategoryName, string>> = Object.fr
 });
 
 const KEYS = ['endpoint', 'ruleId', 'streams', 'tokenEnv', 'audience', 'allowInsecure'];
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** What the Azure portal shows as "Immutable Id" on a data collection rule. */
 const RULE_ID = /^dcr-[0-9a-f]{32}$/i;
 /** Stream names declared in a DCR: `Custom-<name>` for custom tables, `Microsoft-<Table>` for built-in ones. */
@@ -46,14 +45,6 @@ const STREAMS: PerCategoryNamesRule = {
   distinct: false,
 };
 
-
-function optionalBool(value: unknown, path: string): boolean {
-  if (value === undefined) return false;
-  // "true"/"false" arrive as strings from CLI flags.
-  if (value === 'true' || value === 'false') return value === 'true';
-  if (typeof value !== 'boolean') throw configError(path, `expected true or false, got ${JSON.stringify(value)}`);
-  return value;
-}
 
 /** An https URL (or http with allowInsecure), no credentials, no query: those would be secrets in a config file. */
 function parseEndpoint(value: unknown, allowInsecure: boolean, path: string): string {
@@ -91,23 +82,16 @@ function parseAudience(value: unknown, path: string): string | undefined {
 
 /** Validates the type-specific keys of one destination; `path` is e.g. `destinations[3]`. */
 export function parseLogAnalyticsSettings(raw: Record<string, unknown>, path: string): LogAnalyticsSinkSettings {
-  for (const key of Object.keys(raw)) {
-    if (!KEYS.includes(key)) throw configError(`${path}.${key}`, `unknown setting; allowed: ${KEYS.join(', ')}`);
-  }
-  const allowInsecure = optionalBool(raw.allowInsecure, `${path}.allowInsecure`);
+  assertKnownKeys(raw, KEYS, path);
+  const allowInsecure = optionalBoolean(raw.allowInsecure, `${path}.allowInsecure`) ?? false;
   const endpoint = parseEndpoint(raw.endpoint, allowInsecure, `${path}.endpoint`);
   const ruleId = raw.ruleId;
   if (typeof ruleId !== 'string' || !RULE_ID.test(ruleId.trim())) {
     throw configError(`${path}.ruleId`, "expected the data collection rule's immutable id, dcr- followed by 32 hex digits (not its resource id)");
   }
-  let auth: LogAnalyticsAuth = { kind: 'azureAd' };
-  if (raw.tokenEnv !== undefined) {
-    if (typeof raw.tokenEnv !== 'string' || !ENV_NAME.test(raw.tokenEnv)) {
-      // Someone pasting the token itself here must not see it echoed back.
-      throw configError(`${path}.tokenEnv`, 'set an environment variable name (e.g. LOGS_INGESTION_TOKEN), not the token');
-    }
-    auth = { kind: 'token', tokenEnv: raw.tokenEnv };
-  }
+  const auth: LogAnalyticsAuth = raw.tokenEnv === undefined
+    ? { kind: 'azureAd' }
+    : { kind: 'token', tokenEnv: envVarName(raw.tokenEnv, `${path}.tokenEnv`, 'LOGS_INGESTION_TOKEN') };
   return Object.freeze({
     endpoint,
     ruleId: ruleId.trim(),

@@ -7,10 +7,11 @@
 import { InsightLogsError, describeError, type ErrorCode } from '../../errors.js';
 import { scrubSecrets, urlForLogs, type Logger } from '../../logging.js';
 import type { CategoryName } from '../../events/routing.js';
-import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
+import { categoryOfBatch, type HealthResult, type RejectedRecord, type SendOptions, type SendOutcome, type Sink, type SinkContext, type SinkRecord, type SinkType } from '../sink.js';
+import { mapInWorkerPool } from '../worker-pool.js';
 import { classifyUploadError, type UploadFailure } from './classify.js';
 import { parseLogAnalyticsSettings, type LogAnalyticsSinkSettings } from './config.js';
-import { MAX_CHUNK_BYTES, groupByCategory, halves, planChunks, type UploadChunk } from './request-builder.js';
+import { MAX_CHUNK_BYTES, halves, planChunks, type UploadChunk } from './request-builder.js';
 import { createIngestionService, defaultCredential, tokenFromEnvironment, type IngestionService, type TokenCredential } from './service.js';
 
 /** Chunks of one batch in flight at once: enough to hide latency, few enough not to be throttled. */
@@ -43,18 +44,18 @@ export class LogAnalyticsSink implements Sink {
 
   async send(batch: readonly SinkRecord[], options: SendOptions = {}): Promise<SendOutcome> {
     if (this.closed) throw new Error('loganalytics sink: send after close');
+    const category = categoryOfBatch(batch);
+    if (category === undefined) return { status: 'delivered' };
     const rejected: RejectedRecord[] = [];
     const refused: RejectedRecord[] = [];
     try {
-      for (const [category, records] of groupByCategory(batch)) {
-        const stream = this.settings.streams[category];
-        const plan = planChunks(records);
-        for (const { record, bytes } of plan.tooLarge) {
-          rejected.push({ record, code: 'RECORD_TOO_LARGE', reason: `the record makes a ${bytes}-byte row; the Logs Ingestion API accepts at most ${MAX_CHUNK_BYTES} bytes per call` });
-        }
-        const results = await this.uploadAll(stream, plan.chunks, options.abortSignal);
-        for (const r of results) (r.code === 'RECORD_TOO_LARGE' ? rejected : refused).push(r);
+      const stream = this.settings.streams[category];
+      const plan = planChunks(batch);
+      for (const { record, bytes } of plan.tooLarge) {
+        rejected.push({ record, code: 'RECORD_TOO_LARGE', reason: `the record makes a ${bytes}-byte row; the Logs Ingestion API accepts at most ${MAX_CHUNK_BYTES} bytes per call` });
       }
+      const results = await this.uploadAll(stream, plan.chunks, options.abortSignal);
+      for (const r of results) (r.code === 'RECORD_TOO_LARGE' ? rejected : refused).push(r);
     } catch (error) {
       if (!(error instanceof RetryableUpload)) throw error;
       const { failure, stream } = error;
@@ -78,24 +79,8 @@ export class LogAnalyticsSink implements Sink {
 
   /** Uploads chunks a few at a time; resolves with the records refused for good, throws RetryableUpload. */
   private async uploadAll(stream: string, chunks: UploadChunk[], abortSignal?: AbortSignal): Promise<RejectedRecord[]> {
-    const rejected: RejectedRecord[] = [];
-    let next = 0;
-    let stop = false;
-    const worker = async (): Promise<void> => {
-      while (next < chunks.length && !stop) {
-        const chunk = chunks[next++]!;
-        try {
-          rejected.push(...(await this.deliverChunk(stream, chunk, abortSignal)));
-        } catch (error) {
-          stop = true; // the batch will be resent: start no more chunks
-          throw error;
-        }
-      }
-    };
-    const results = await Promise.allSettled(Array.from({ length: Math.min(CHUNK_CONCURRENCY, chunks.length) }, worker));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) throw failure.reason;
-    return rejected;
+    const rejected = await mapInWorkerPool(chunks, CHUNK_CONCURRENCY, (chunk) => this.deliverChunk(stream, chunk, abortSignal));
+    return rejected.flat();
   }
 
   private async attempt(stream: string, chunk: UploadChunk, abortSignal?: AbortSignal): Promise<Attempt> {
@@ -173,8 +158,12 @@ export function credentialFor(settings: LogAnalyticsSinkSettings, env: NodeJS.Pr
   return settings.auth.kind === 'token' ? tokenFromEnvironment(env, settings.auth.tokenEnv, path) : defaultCredential();
 }
 
+export type { LogAnalyticsSinkSettings } from './config.js';
+
 export const logAnalyticsSinkType: SinkType<LogAnalyticsSinkSettings> = {
   type: 'loganalytics',
+  title: 'Log Analytics',
+  description: 'Azure Monitor Logs Ingestion API; --set endpoint=… --set ruleId=…',
   parseSettings: parseLogAnalyticsSettings,
   create(settings, context) {
     const credential = credentialFor(settings, context.env, `destinations[${context.name}]`);

@@ -206,7 +206,7 @@ describe('parseBlobSettings', () => {
     assert.throws(() => parseBlobSettings({ accountUrl: 'https://a.blob.core.windows.net/?sig=abc' }, 'd'), /d\.accountUrl/);
     assert.throws(() => parseBlobSettings({ connectionStringEnv: 'X', maxBlockBytes: 5 * 1024 * 1024 }, 'd'), /d\.maxBlockBytes/);
     assert.throws(() => parseBlobSettings({ connectionStringEnv: 'X', containers: { audit: 'Bad_Name' } }, 'd'), /d\.containers\.audit/);
-    assert.throws(() => parseBlobSettings({ connectionStringEnv: 'X', bogus: 1 }, 'd'), /d\.bogus: unknown setting/);
+    assert.throws(() => parseBlobSettings({ connectionStringEnv: 'X', bogus: 1 }, 'd'), /d\.bogus: unknown key/);
     assert.throws(() => parseBlobSettings({}, 'd'), /d: set connectionStringEnv/);
   });
   test('defaults', () => {

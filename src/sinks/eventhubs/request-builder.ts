@@ -5,7 +5,6 @@
  * resource's events stay ordered on one partition.
  */
 import { createHash } from 'node:crypto';
-import { categoryName, type CategoryName } from '../../events/routing.js';
 import type { SinkRecord } from '../sink.js';
 
 const PREFIX = '{"records":[';
@@ -90,18 +89,6 @@ export function groupByPartitionKey(records: readonly SinkRecord[]): Map<string,
     const group = groups.get(key);
     if (group) group.push(record);
     else groups.set(key, [record]);
-  }
-  return groups;
-}
-
-/** Records grouped by their (recomputed) category; a forwarder batch normally holds one. */
-export function groupByCategory(records: readonly SinkRecord[]): Map<CategoryName, SinkRecord[]> {
-  const groups = new Map<CategoryName, SinkRecord[]>();
-  for (const record of records) {
-    const category = categoryName(record.event.category);
-    const group = groups.get(category);
-    if (group) group.push(record);
-    else groups.set(category, [record]);
   }
   return groups;
 }

@@ -4,7 +4,6 @@
  * and `identity` as dynamic columns), chunks bounded so one upload call stays within the
  * Logs Ingestion API's 1 MB per call.
  */
-import { categoryName, type CategoryName } from '../../events/routing.js';
 import type { InsightEvent } from '../../events/types.js';
 import type { SinkRecord } from '../sink.js';
 
@@ -120,16 +119,4 @@ export function halves(chunk: UploadChunk): [UploadChunk, UploadChunk] {
     return { rows, records: chunk.records.slice(from, to), bytes: 2 + rows.reduce((sum, r) => sum + rowBytes(r), 0) + Math.max(0, rows.length - 1) };
   };
   return [part(0, middle), part(middle, chunk.rows.length)];
-}
-
-/** Records by category name, in arrival order. */
-export function groupByCategory(batch: readonly SinkRecord[]): Map<CategoryName, SinkRecord[]> {
-  const groups = new Map<CategoryName, SinkRecord[]>();
-  for (const record of batch) {
-    const name = categoryName(record.event.category);
-    let group = groups.get(name);
-    if (!group) groups.set(name, (group = []));
-    group.push(record);
-  }
-  return groups;
 }
