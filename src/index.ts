@@ -29,7 +29,7 @@ export { parseDestination, parseDestinationsText, loadDestinationsFile, type Des
  */
 export { SinkRegistry, defaultSinkRegistry, createSink, SINK_TYPES, type AnySinkType } from './sinks/registry.js';
 export * from './sinks/destination-types.js';
-/** Log Analytics rows: the row of an event and back (tools reading CIEventsAudit / CIEventsOperational). */
+/** Log Analytics rows: the row of an event and back (tools reading the custom tables CIEventsAudit_CL / CIEventsOperational_CL). */
 export { toRow as logAnalyticsRowFor, rowToEvent as eventFromLogAnalyticsRow, type LogAnalyticsRow } from './sinks/loganalytics/request-builder.js';
 /** Blob/dir layout: the blob name of a record and the resourceId path check. */
 export { blobNameFor, resourceIdPathProblem } from './sinks/layout/path.js';

@@ -20,7 +20,7 @@ export interface EnsureTopicsOptions {
   replicationFactor?: number;
   /** `retention.ms` of the audit, operational and dead-letter topics; broker default when unset. */
   retentionMs?: number;
-  /** Topic names; a name not given is the design's (see `topicNamesFromEnv` for INSIGHT_LOGS_*_TOPIC). */
+  /** Topic names; a name not given is the one in docs/design.md (see `topicNamesFromEnv` for INSIGHT_LOGS_*_TOPIC). */
   names?: Partial<TopicNames>;
   /** Only these of the four topics (default all). */
   only?: readonly (keyof TopicNames)[];

@@ -76,7 +76,9 @@ export function classifyBlobError(error: unknown): BlobFailure {
   const net = networkCode(error);
   if (net) return { kind: 'retryable', operator: false, reason: CONNECTION_CODES[net]! };
   if (status === 429 || status === 503 && code === 'ServerBusy') {
-    const retryAfterMs = parseRetryAfter(header(e, 'retry-after-ms')) ?? parseRetryAfter(header(e, 'retry-after'));
+    // retry-after-ms is in milliseconds, retry-after in seconds (or an HTTP date).
+    const inMs = Number(header(e, 'retry-after-ms'));
+    const retryAfterMs = header(e, 'retry-after-ms') && Number.isFinite(inMs) && inMs >= 0 ? inMs : parseRetryAfter(header(e, 'retry-after'));
     return { kind: 'retryable', operator: false, reason: `storage is throttling (${status} ${code})`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
   if (status !== undefined && status >= 500) {

@@ -191,6 +191,9 @@ describe('classifyBlobError', () => {
     assert.equal(classifyBlobError({ statusCode: 412, code: 'MaxBlobSizeConditionNotMet' }).kind, 'blob-full');
     const throttled = classifyBlobError({ statusCode: 429, code: 'X', response: { headers: headers({ 'retry-after': '3' }) } });
     assert.deepEqual(throttled.kind === 'retryable' && throttled.retryAfterMs, 3000);
+    // retry-after-ms is already milliseconds (it used to be read as seconds: 1000× too long).
+    const throttledMs = classifyBlobError({ statusCode: 429, code: 'X', response: { headers: headers({ 'retry-after-ms': '250', 'retry-after': '9' }) } });
+    assert.deepEqual(throttledMs.kind === 'retryable' && throttledMs.retryAfterMs, 250);
     const s503 = classifyBlobError({ statusCode: 503, code: 'ServerBusy' });
     assert.equal(s503.kind, 'retryable');
     const denied = classifyBlobError({ statusCode: 403, code: 'AuthenticationFailed' });

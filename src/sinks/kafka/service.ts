@@ -2,7 +2,7 @@
  * The only file of this sink that talks to kafkajs: an idempotent producer for plain sends,
  * one transactional producer per transactional id for exactly-once mode, and an admin
  * client for committed offsets and health. kafkajs's own retries are kept short: the
- * forwarder owns retrying (with backoff and a deadline).
+ * forwarder owns retrying (with backoff, until delivered or dead-lettered).
  */
 import { CompressionTypes, type Admin, type Kafka, type Producer, type Transaction } from 'kafkajs';
 import { createKafka, type KafkaSettings } from '../../kafka/client.js';

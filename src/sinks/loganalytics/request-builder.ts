@@ -7,7 +7,7 @@
 import type { InsightEvent } from '../../events/types.js';
 import type { SinkRecord } from '../sink.js';
 
-/** One row of CIEventsAudit / CIEventsOperational. Absent optional fields are left out (null in the table). */
+/** One row of the DCR stream (a custom table such as CIEventsAudit_CL / CIEventsOperational_CL). Absent optional fields are left out (null in the table). */
 export interface LogAnalyticsRow {
   TimeGenerated: string;
   ResourceId: string;

@@ -1,7 +1,7 @@
 /**
  * The only file importing `@azure/monitor-ingestion`: a LogsIngestionClient for one data
  * collection rule, with the SDK's own retries off (the forwarder's one retry policy waits,
- * honouring retry-after with a deadline; the SDK would sleep through any Retry-After in-line).
+ * honouring retry-after, until delivered or dead-lettered; the SDK would sleep through any Retry-After in-line).
  */
 import { DefaultAzureCredential } from '@azure/identity';
 import { LogsIngestionClient, isAggregateLogsUploadError } from '@azure/monitor-ingestion';

@@ -1,6 +1,6 @@
 /**
  * The `loganalytics` destination: each category's records become rows of its DCR stream
- * (tables CIEventsAudit / CIEventsOperational), uploaded in chunks of ≤ 1 MB of JSON.
+ * (DCR streams routed to custom tables such as CIEventsAudit_CL / CIEventsOperational_CL), uploaded in chunks of ≤ 1 MB of JSON.
  * A chunk the service refuses (400) is narrowed down by halving so that good rows still land
  * and only the refused ones are dead-lettered with the service's message.
  */
