@@ -67,7 +67,7 @@ async function ensureServices(o: DemoOptions, env: NodeJS.ProcessEnv): Promise<S
     return [];
   }
   if (missing.includes('kafka') && !javaAvailable(env)) throw new InsightLogsError('PREREQUISITE_MISSING', JAVA_MISSING_MESSAGE);
-  o.write(`services: starting ${missing.map(displayName).join(' and ')} (${servicesCommand(['up'])}; the first run fetches the Kafka jars)\n`);
+  o.write(`services: starting ${missing.map(displayName).join(' and ')} (${servicesCommand(['up'])}${missing.includes('kafka') ? '; the first run fetches the Kafka jars' : ''})\n`);
   try {
     await runServicesScript(['up'], (line) => o.write(`  ${line}\n`), env);
   } catch (err) {
@@ -193,7 +193,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoOutcome> {
       o.write(`services: stopping ${started.map(displayName).join(' and ')} (started by this demo; --stop-services)\n`);
       await stopServices(o, started, baseEnv);
     } else if (started.length) {
-      o.write(`services: ${started.map(displayName).join(' and ')} (started by this demo) keep running for the commands above; stop them with: ${servicesCommand(['down'])}\n`);
+      const [verb, pronoun] = started.length > 1 ? ['keep', 'them'] : ['keeps', 'it'];
+      // `down` alone stops both: name the one service when the other was running before.
+      const down = servicesCommand(started.length > 1 ? ['down'] : ['down', ...started]);
+      o.write(`services: ${started.map(displayName).join(' and ')} (started by this demo) ${verb} running for the commands above; stop ${pronoun} with: ${down}\n`);
     }
   }
 }
