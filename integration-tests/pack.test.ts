@@ -42,6 +42,9 @@ let bin: string;
 /** The installed package's services.sh, to stop (only) the Azurite its demo started. */
 let installedServices: string;
 const topicPrefix = uniqueName('pack-demo');
+const TOPIC_ROLES = ['audit', 'operational', 'deadletter', 'destinations'] as const;
+/** Private topic names (INSIGHT_LOGS_<ROLE>_TOPIC), so the demo never touches the default ones. */
+const topicEnv = Object.fromEntries(TOPIC_ROLES.map((role) => [`INSIGHT_LOGS_${role.toUpperCase()}_TOPIC`, `${topicPrefix}-${role}`]));
 
 before(async () => {
   brokers = (await getServices()).kafkaBrokers;
@@ -61,7 +64,7 @@ before(async () => {
 
 after(async () => {
   if (installedServices) await run('bash', [installedServices, 'down', 'azurite'], { cwd: app, timeoutMs: 60_000 });
-  if (brokers) await deleteTopics(brokers, ['audit', 'operational', 'deadletter', 'destinations'].map((s) => `${topicPrefix}-${s}`));
+  if (brokers) await deleteTopics(brokers, Object.values(topicEnv));
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -105,10 +108,7 @@ test('insight-logs demo from the installed package: starts what is missing, keep
     KAFKA_BROKERS: brokers.join(','),
     KAFKA_PORT: kafkaPort,
     AZURITE_PORT: azuritePort,
-    INSIGHT_LOGS_AUDIT_TOPIC: `${topicPrefix}-audit`,
-    INSIGHT_LOGS_OPERATIONAL_TOPIC: `${topicPrefix}-operational`,
-    INSIGHT_LOGS_DEADLETTER_TOPIC: `${topicPrefix}-deadletter`,
-    INSIGHT_LOGS_DESTINATIONS_TOPIC: `${topicPrefix}-destinations`,
+    ...topicEnv,
   };
   const demo = await run(bin, ['demo', '--duration', '3s', '--rate', '50', '--out', path.join(tmp, 'out')], { cwd: app, env, timeoutMs: 150_000 });
   assert.equal(demo.code, 0, explain(demo));
