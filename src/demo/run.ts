@@ -38,10 +38,10 @@ export interface DemoOptions {
   /** Folder of the dir destination (resolved against the working directory). */
   out: string;
   /**
-   * Stop at the end the services this demo started. Off by default: the "Next:" commands the
-   * demo prints need Kafka, so what it started keeps running and it says how to stop it.
+   * Leave running the services this demo started, and say how to stop them. The CLI does
+   * unless --stop-services: the "Next:" commands the demo prints need Kafka.
    */
-  stopServices: boolean;
+  keepServices: boolean;
   /** stdout */
   write(text: string): void;
   /** Progress redrawn in place when true. */
@@ -189,7 +189,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoOutcome> {
       o.write('forwarder: stopped (offsets committed)\n');
     }
     await admin?.disconnect().catch(() => undefined);
-    if (started.length && o.stopServices) {
+    if (started.length && !o.keepServices) {
       o.write(`services: stopping ${started.map(displayName).join(' and ')} (started by this demo; --stop-services)\n`);
       await stopServices(o, started, baseEnv);
     } else if (started.length) {

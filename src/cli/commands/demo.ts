@@ -22,7 +22,7 @@ async function demo(flags: DemoFlags): Promise<void> {
   process.on('SIGTERM', onSignal);
   try {
     const outcome = await runDemo({
-      durationMs, rate, out: flags.out, stopServices: flags.stopServices,
+      durationMs, rate, out: flags.out, keepServices: !flags.stopServices,
       write: (text) => { process.stdout.write(text); },
       tty: Boolean(process.stdout.isTTY),
       signal: stop.signal,
