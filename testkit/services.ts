@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { parseServicesEnv } from '../src/demo/services.js';
 
 const execFileP = promisify(execFile);
 
@@ -150,8 +151,7 @@ async function fromScript(): Promise<Services> {
     const e = err as { stderr?: string; message: string };
     throw new Error(`bash scripts/services.sh up failed: ${e.stderr?.trim() || e.message}`);
   }
-  const env: Record<string, string> = {};
-  for (const m of stdout.matchAll(/^export ([A-Z_]+)='?(.*?)'?$/gm)) env[m[1]!] = m[2]!;
+  const env = parseServicesEnv(stdout);
   const brokers = env.KAFKA_BROKERS;
   const conn = env.AZURE_STORAGE_CONNECTION_STRING;
   if (!brokers || !conn) throw new Error(`unexpected output from services.sh up:\n${stdout}`);

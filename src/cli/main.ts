@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `insight-logs`: one binary, one sub-command per job (see DESIGN.md and docs/cli.md). */
+/** `insight-logs`: one binary, one sub-command per job (docs/design.md, "Command line"; docs/cli.md). */
 import { Command, CommanderError } from 'commander';
 import { commandModules } from './commands/index.js';
 import { EXIT, reportError } from './common.js';

@@ -12,7 +12,7 @@ import { groupIdFor } from '../../forwarder/pipeline.js';
 import { describeGroupState, groupLag, offsetsOfExisting } from '../../ops/offsets.js';
 import { ago, scrapeForwarderMetrics, type DestinationMetrics } from '../../ops/metrics-scrape.js';
 import { createSink, defaultSinkRegistry, type SinkRegistry } from '../../sinks/registry.js';
-import { EXIT, parseDuration } from '../common.js';
+import { EXIT, outputOption, parseDuration } from '../common.js';
 import { asKafkaUnavailable, cliKafka, cliKafkaSettings, cliLogger, withDeadline } from '../kafka-cli.js';
 
 /** The flags of `add` itself; a type's own flags must not reuse them. */
@@ -186,8 +186,7 @@ async function add(registry: SinkRegistry, settingFlags: readonly TypeFlag[], na
   process.stdout.write(`destination "${name}" (${config.type}, ${config.categories.join(', ')}) ${flags.replace ? 'saved' : 'added'}; running forwarders start it without a restart\n`);
 }
 
-async function list(registry: SinkRegistry, flags: { output: string; metricsUrl?: string }): Promise<void> {
-  if (flags.output !== 'table' && flags.output !== 'json') throw new InsightLogsError('CONFIG_INVALID', `--output: use table or json, not "${flags.output}"`);
+async function list(registry: SinkRegistry, flags: { output: 'table' | 'json'; metricsUrl?: string }): Promise<void> {
   if (flags.metricsUrl !== undefined && !/^https?:\/\//.test(flags.metricsUrl)) throw new InsightLogsError('CONFIG_INVALID', `--metrics-url: "${flags.metricsUrl}" is not an http(s) URL such as http://127.0.0.1:9464/metrics`);
   const destinations = await withStore(registry, (store) => store.list());
   if (flags.output === 'json') process.stdout.write(JSON.stringify(destinations.map(destinationToJson), null, 2) + '\n');
@@ -293,7 +292,7 @@ Examples:
   destinations
     .command('list')
     .description('list destinations (settings hold variable names, never secrets)')
-    .option('--output <format>', 'table or json (json: the definitions only)', 'table')
+    .addOption(outputOption(['table', 'json'], 'table or json (json: the definitions only)'))
     .option('--metrics-url <url>', 'a running forwarder\'s /metrics, for the last delivery time (e.g. http://127.0.0.1:9464/metrics)')
     .addHelpText('after', `
 The table shows each destination's consumer group (insight-logs-forwarder.<name>) state, its
@@ -303,7 +302,7 @@ Examples:
   $ insight-logs destinations list
   $ insight-logs destinations list --metrics-url http://127.0.0.1:9464/metrics
   $ insight-logs destinations list --output json`)
-    .action((flags: { output: string; metricsUrl?: string }) => list(registry, flags));
+    .action((flags: { output: 'table' | 'json'; metricsUrl?: string }) => list(registry, flags));
   destinations
     .command('test <name>')
     .description('create the destination\'s sink and run its healthcheck; says what is wrong; exit 0 when usable, 1 when not')

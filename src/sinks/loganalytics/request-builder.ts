@@ -4,6 +4,7 @@
  * and `identity` as dynamic columns), chunks bounded so one upload call stays within the
  * Logs Ingestion API's 1 MB per call.
  */
+import type { TopLevelField } from '../../events/fields.js';
 import type { InsightEvent } from '../../events/types.js';
 import type { SinkRecord } from '../sink.js';
 
@@ -24,7 +25,7 @@ export interface LogAnalyticsRow {
   [column: string]: unknown;
 }
 
-/** Common-schema field → column, in table order. */
+/** Common-schema field → column, in table order; every field of src/events/fields.ts, no other. */
 export const COLUMN_FOR_FIELD = {
   time: 'TimeGenerated',
   resourceId: 'ResourceId',
@@ -38,7 +39,7 @@ export const COLUMN_FOR_FIELD = {
   uri: 'Uri',
   properties: 'Properties',
   identity: 'Identity',
-} as const;
+} as const satisfies Record<TopLevelField, string>;
 
 /**
  * The Logs Ingestion API accepts at most 1 MB per call. The SDK measures a chunk as the sum
