@@ -47,7 +47,7 @@ export interface DemoOptions {
   /** Progress redrawn in place when true. */
   tty: boolean;
   /** Aborted on Ctrl-C. */
-  signal: AbortSignal;
+  abortSignal: AbortSignal;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
 }
@@ -94,7 +94,7 @@ async function demoLag(admin: Admin, names: TopicNames): Promise<bigint | undefi
 export async function runDemo(o: DemoOptions): Promise<DemoOutcome> {
   const baseEnv = o.env ?? process.env;
   const logger = o.logger ?? silentLogger;
-  const { signal } = o;
+  const { abortSignal: signal } = o;
   const started = await ensureServices(o, baseEnv);
   const interrupted = (): DemoOutcome => 'interrupted';
   let forwarder: Forwarder | undefined;

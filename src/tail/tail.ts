@@ -37,9 +37,9 @@ export interface TailOptions {
   /** Where warnings go (undecodable messages). */
   warn(line: string): void;
   /** Stops tailing (Ctrl-C). */
-  signal?: AbortSignal;
+  abortSignal?: AbortSignal;
   /** Deadline for connecting and joining the group, ms (default 15 s). */
-  connectTimeoutInMs?: number;
+  connectTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -94,10 +94,10 @@ export async function runTail(options: TailOptions): Promise<TailResult> {
   const filters = options.filters ?? [];
   const format = options.format ?? 'pretty';
   const logger = options.logger ?? silentLogger;
-  const connectTimeout = options.connectTimeoutInMs ?? 15_000;
+  const connectTimeout = options.connectTimeoutMs ?? 15_000;
   const result: TailResult = { printed: 0, filteredOut: 0, undecodable: 0, reason: 'stopped' };
   const progress = new WorkflowProgress();
-  if (options.signal?.aborted) return result;
+  if (options.abortSignal?.aborted) return result;
 
   await within(assertTopicsExist(kafka, topics), connectTimeout, 'checking the topics');
   const seeks = options.sinceMs === undefined ? [] : await within(offsetsSince(kafka, topics, options.sinceMs), connectTimeout, 'looking up offsets by time');
@@ -112,7 +112,7 @@ export async function runTail(options: TailOptions): Promise<TailResult> {
   let fail!: (err: unknown) => void;
   const done = new Promise<TailResult['reason']>((resolve, reject) => { finish = resolve; fail = reject; });
   const onAbort = () => finish('stopped');
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  options.abortSignal?.addEventListener('abort', onAbort, { once: true });
   consumer.on(consumer.events.CRASH, (event) => {
     if (!event.payload.restart) fail(event.payload.error);
   });
@@ -165,7 +165,7 @@ export async function runTail(options: TailOptions): Promise<TailResult> {
     return result;
   } finally {
     stopped = true;
-    options.signal?.removeEventListener('abort', onAbort);
+    options.abortSignal?.removeEventListener('abort', onAbort);
     await consumer.disconnect().catch((err: unknown) => logger.debug({ err }, 'tail consumer disconnect failed'));
   }
 }

@@ -25,7 +25,7 @@ async function demo(flags: DemoFlags): Promise<void> {
       durationMs, rate, out: flags.out, keepServices: !flags.stopServices,
       write: (text) => { process.stdout.write(text); },
       tty: Boolean(process.stdout.isTTY),
-      signal: stop.signal,
+      abortSignal: stop.signal,
       logger: cliLogger(),
     });
     if (outcome === 'interrupted') process.exitCode = EXIT_INTERRUPTED;

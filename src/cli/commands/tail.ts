@@ -73,7 +73,7 @@ async function tail(flags: TailFlags): Promise<void> {
       ...(flags.groupId ? { groupId: flags.groupId } : {}),
       write: (line) => { if (!stop.signal.aborted) process.stdout.write(line + '\n'); },
       warn: (line) => process.stderr.write(line + '\n'),
-      signal: stop.signal,
+      abortSignal: stop.signal,
       logger,
     });
     if (result.undecodable > 0) process.stderr.write(`tail: ${result.undecodable} message(s) could not be decoded (see warnings above)\n`);

@@ -36,7 +36,7 @@ export type BlobCredentials =
 
 export interface SdkRetryOptions {
   maxTries?: number;
-  tryTimeoutInMs?: number;
+  tryTimeoutMs?: number;
 }
 
 export function createBlobService(credentials: BlobCredentials, retry: SdkRetryOptions = {}): BlobService {
@@ -45,7 +45,7 @@ export function createBlobService(credentials: BlobCredentials, retry: SdkRetryO
       retryPolicyType: StorageRetryPolicyType.EXPONENTIAL,
       maxTries: retry.maxTries ?? 2,
       // Long enough for a 4 MiB block on a slow link; a dead endpoint fails fast with ECONNREFUSED anyway.
-      tryTimeoutInMs: retry.tryTimeoutInMs ?? 30_000,
+      tryTimeoutInMs: retry.tryTimeoutMs ?? 30_000,
       retryDelayInMs: 200,
       maxRetryDelayInMs: 1_000,
     },

@@ -15,7 +15,7 @@ export interface KafkaServiceOptions {
   compression: Compression;
   logger: Logger;
   /** The broker aborts a transaction left open longer than this (e.g. by a killed process). */
-  transactionTimeoutInMs?: number;
+  transactionTimeoutMs?: number;
 }
 
 export interface OffsetsForGroup {
@@ -97,7 +97,7 @@ export class KafkaService {
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
-      transactionTimeout: this.options.transactionTimeoutInMs ?? 60_000,
+      transactionTimeout: this.options.transactionTimeoutMs ?? 60_000,
       retry: SHORT_RETRY,
     });
     const connected = this.connectOnce(producer, () => { this.transactional.delete(transactionalId); });
