@@ -1,5 +1,5 @@
 # insight-logs: one image for every CLI command (forward, topics ensure, destinations apply,
-# simulate, tail …). Two stages: the build stage has the compiler and dev dependencies, the
+# simulate, tail, demo …). Two stages: the build stage has the compiler and dev dependencies, the
 # runtime stage only production dependencies and the compiled JavaScript.
 #
 #   docker build -t insight-logs:0.1.0 .
@@ -27,6 +27,11 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 COPY --from=build /app/dist/src ./dist/src
 # The Avro schemas are read at run time (the package root is found by package.json + schemas/).
 COPY schemas ./schemas
+# `insight-logs demo` asks scripts/services.sh which local services answer (and where); the
+# same files package.json `files` ships. The image has no Java, so with the services on the
+# host: docker run --network host insight-logs:0.1.0 demo --out /tmp/demo-out
+COPY scripts/services.sh ./scripts/services.sh
+COPY scripts/kafka ./scripts/kafka
 # The base image's unprivileged user; nothing under /app needs to be writable.
 USER node
 # /metrics, /healthz and /readyz of `forward --metrics-port 9464`.

@@ -10,7 +10,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../integration-tests/helpers/services.js';
+import { repoRoot } from '../testkit/services.js';
 import { summariseProfile, type CpuProfile } from './lib/cpuprofile.js';
 import { load1 } from './lib/machine.js';
 import { openSession } from './lib/session.js';

@@ -4,11 +4,11 @@
  * BENCH_LATENCY_SECONDS (30), BENCH_LATENCY_RATE (10,000), BENCH_SOAK_SECONDS (600; 60 quick),
  * BENCH_SOAK_RATE (10,000), BENCH_SIMULATE_RATE (25,000), BENCH_SIMULATE_SECONDS (10),
  * BENCH_KEEP=1 keeps the scratch folder. `--quick` (or BENCH_QUICK=1): 100,000 events, 1 run.
- * `--only a,b` runs some scenarios: ceilings, forwarder, rsyslog, producer, simulate, latency, soak. Writes bench/results/<date>.json and rewrites bench/RESULTS.md.
+ * `--only a,b` runs some scenarios: ceilings, forwarder, rsyslog, producer, simulate, latency, soak. Writes bench/results/<date>-<mode>.json; a full run of every scenario (no --quick, no --only) also rewrites bench/RESULTS.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../integration-tests/helpers/services.js';
+import { repoRoot } from '../testkit/services.js';
 import { javaConsumerPerf, kafkajsDoNothing } from './scenarios/ceilings.js';
 import { DESTINATION_KINDS, runForwarder } from './scenarios/forwarder.js';
 import { measureLatency, type LatencyResult } from './scenarios/latency.js';

@@ -10,8 +10,8 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { DEMO_RESOURCE_ID } from '../src/simulate/resources.js';
 import { runCli, spawnCli, type CliResult } from './helpers/cli.js';
-import { deleteTopics, kafkaClient, uniqueName } from './helpers/kafka.js';
-import { getServices } from './helpers/services.js';
+import { deleteTopics, kafkaClient, uniqueName } from '../testkit/kafka.js';
+import { getServices } from '../testkit/services.js';
 
 let env: NodeJS.ProcessEnv;
 let brokers: string[];
@@ -166,6 +166,8 @@ describe('insight-logs CLI', () => {
   test('bad flags exit 2 with a message naming the flag', { timeout: 60_000 }, async () => {
     const cases: [string[], RegExp][] = [
       [['tail', '--category', 'billing'], /--category: "billing" is not one of audit, operational, all/],
+      [['tail', '--output', 'xml'], /option '--output <format>' argument 'xml' is invalid\. Allowed choices are pretty, json/],
+      [['status', '--output', 'yaml'], /option '--output <format>' argument 'yaml' is invalid\. Allowed choices are table, json/],
       [['tail', '--since', 'yesterday'], /--since: "yesterday" is not a duration/],
       [['tail', '--filter', 'metod=GET'], /--filter: unknown field "metod"/],
       [['tail', '--filter', 'method'], /--filter: "method" is not field=glob/],

@@ -17,11 +17,11 @@ import { parse as parseYaml } from 'yaml';
 import { commandModules } from '../src/cli/commands/index.js';
 import { parseDestinationsText } from '../src/config/destinations.js';
 import { CATEGORY_NAMES, topicFor } from '../src/events/routing.js';
-import { parseBlobSettings } from '../src/sinks/azure-blob/config.js';
-import { parseEventHubsSettings } from '../src/sinks/event-hubs/config.js';
+import { parseBlobSettings } from '../src/sinks/blob/config.js';
+import { parseEventHubsSettings } from '../src/sinks/eventhubs/config.js';
 import { defaultSinkRegistry } from '../src/sinks/registry.js';
 import { packageRoot } from '../src/util/package-root.js';
-import { EMULATOR_IMAGE } from './helpers/eventhubs.js';
+import { EMULATOR_IMAGE } from '../testkit/eventhubs.js';
 
 // ---- loading ------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 /**
  * `insight-logs demo` as a first-time user runs it, against the shared local services (which it
- * must reuse and leave running): it says where the output is, shows records, and the blob and
- * the folder really hold what was published. Ctrl-C mid-run stops it cleanly (exit 130); with
+ * must reuse and leave running): it says where the output is, shows records, the blob and the
+ * folder really hold what was published, and the "Next:" commands it prints work as printed.
+ * (Services the demo starts itself, left running with a stop command: pack.test.ts.) Ctrl-C mid-run stops it cleanly (exit 130); with
  * no Kafka answering and no java, it says what to install. Topic names are private
  * (INSIGHT_LOGS_*_TOPIC) so the run never touches the default topics.
  */
@@ -13,8 +14,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { runCli, spawnCli } from './helpers/cli.js';
-import { deleteTopics, uniqueName } from './helpers/kafka.js';
-import { freePort, getServices, repoRoot } from './helpers/services.js';
+import { deleteTopics, uniqueName } from '../testkit/kafka.js';
+import { freePort, getServices, repoRoot } from '../testkit/services.js';
 
 let brokers: string[];
 let connectionString: string;
@@ -56,7 +57,8 @@ after(async () => {
 
 test('demo reuses running services, delivers everything to blob and folder, says where and shows records', { timeout: 120_000 }, async () => {
   const out = path.join(tmp, 'out');
-  const result = await runCli(['demo', '--duration', '5s', '--rate', '100', '--out', out], { env: demoEnv(), cwd: tmp, timeoutMs: 110_000 });
+  const env = demoEnv();
+  const result = await runCli(['demo', '--duration', '5s', '--rate', '100', '--out', out], { env, cwd: tmp, timeoutMs: 110_000 });
   assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
   const text = result.stdout;
 
@@ -94,6 +96,15 @@ test('demo reuses running services, delivers everything to blob and folder, says
   const downloaded = (await BlobServiceClient.fromConnectionString(connectionString).getContainerClient(blob[1]!).getBlobClient(blob[2]!).downloadToBuffer()).toString('utf8');
   const blobLines = new Set(downloaded.split('\n'));
   for (const line of fileLines) assert.ok(blobLines.has(line), `blob ${blob[2]} lacks a line of the folder's copy: ${line.slice(0, 120)}`);
+
+  // The Next: commands work as printed, from the checkout (npx finds its binary there).
+  const next = /^Next: (.+)$/m.exec(text)?.[1];
+  assert.ok(next, text);
+  for (const command of next.split(/;\s+/)) {
+    assert.match(command, /^npx insight-logs /);
+    const r = spawnSync('bash', ['-c', command], { cwd: repoRoot(), env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `${command}: ${r.stdout}\n${r.stderr}`);
+  }
 });
 
 test('Ctrl-C mid-demo stops cleanly with exit 130 and leaves the services running', { timeout: 90_000 }, async () => {

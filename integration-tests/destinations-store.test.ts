@@ -8,8 +8,8 @@ import { parseDestination, type DestinationConfig } from '../src/config/destinat
 import { DestinationStore } from '../src/destinations/store.js';
 import { hasCode } from '../src/errors.js';
 import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
-import { deleteTopics, kafkaClient, uniqueName } from './helpers/kafka.js';
-import { getServices } from './helpers/services.js';
+import { deleteTopics, kafkaClient, uniqueName } from '../testkit/kafka.js';
+import { getServices } from '../testkit/services.js';
 
 let brokers: string[];
 let topic: string;

@@ -23,9 +23,9 @@ import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
 import { EventProducer } from '../src/producer/event-producer.js';
 import { blobNameFor } from '../src/sinks/layout/path.js';
 import { startAzurite, type AzuriteInstance } from './helpers/azurite.js';
-import { createTopics, deleteTopics, kafkaClient, readAll, uniqueName } from './helpers/kafka.js';
+import { createTopics, deleteTopics, kafkaClient, readAll, uniqueName } from '../testkit/kafka.js';
 import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js';
-import { getServices } from './helpers/services.js';
+import { getServices } from '../testkit/services.js';
 
 const ENV_NAME = 'INSIGHT_LOGS_E2E_STORAGE_CS';
 /** How long storage stays down in the outage test (E2E_OUTAGE_MS to change). */
@@ -117,7 +117,7 @@ describe('Kafka → Forwarder → blob (Azurite) and dir', { timeout: 300_000 },
     forwarder = new Forwarder({
       kafka, topics, destinationsTopic, deadLetterTopic,
       env: { [ENV_NAME]: azurite.connectionString },
-      retry: { initialDelayInMs: 200, maxDelayInMs: 2000 },
+      retry: { initialDelayMs: 200, maxDelayMs: 2000 },
       lagIntervalMs: 2000,
     });
     await forwarder.start();

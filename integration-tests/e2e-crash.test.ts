@@ -20,9 +20,9 @@ import { DestinationStore } from '../src/destinations/store.js';
 import { kindOf } from '../src/events/types.js';
 import { groupIdFor } from '../src/forwarder/pipeline.js';
 import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
-import { createTopics, deleteTopics, kafkaClient, uniqueName } from './helpers/kafka.js';
+import { createTopics, deleteTopics, kafkaClient, uniqueName } from '../testkit/kafka.js';
 import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js';
-import { getServices, repoRoot } from './helpers/services.js';
+import { getServices, repoRoot } from '../testkit/services.js';
 
 const EVENTS = Number(process.env.E2E_EVENTS || 100_000);
 /** The forwarder reads the storage connection string from this variable (never from the destination). */

@@ -11,10 +11,10 @@ import { parseDestination } from '../src/config/destinations.js';
 import { DestinationStore } from '../src/destinations/store.js';
 import { Forwarder } from '../src/forwarder/forwarder.js';
 import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
-import { startEventHubsDouble, type EventHubsEndpoint } from './helpers/eventhubs.js';
-import { createTopics, deleteTopics, kafkaClient, publishEvents, uniqueName } from './helpers/kafka.js';
+import { startEventHubsDouble, type EventHubsEndpoint } from '../testkit/eventhubs.js';
+import { createTopics, deleteTopics, kafkaClient, publishEvents, uniqueName } from '../testkit/kafka.js';
 import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js';
-import { getServices } from './helpers/services.js';
+import { getServices } from '../testkit/services.js';
 
 const ENV_NAME = 'INSIGHT_LOGS_E2E_EVENTHUBS_CS';
 /** Events for the throughput run (EVENTHUBS_E2E_EVENTS to change). */
@@ -77,7 +77,7 @@ describe('Kafka → Forwarder → Event Hubs (test double)', { timeout: 300_000 
       destinationsTopic,
       deadLetterTopic,
       env: { [ENV_NAME]: eh.connectionString() },
-      retry: { initialDelayInMs: 100, maxDelayInMs: 1000 },
+      retry: { initialDelayMs: 100, maxDelayMs: 1000 },
       lagIntervalMs: 2000,
     });
     await forwarder.start();

@@ -18,8 +18,8 @@ import type { Kafka } from 'kafkajs';
 import { defaultSchemaRegistry } from '../src/codec/schema-registry.js';
 import { kindOf, type InsightEvent } from '../src/events/types.js';
 import { groupIdFor } from '../src/forwarder/pipeline.js';
-import { getServices, repoRoot } from './helpers/services.js';
-import { createTopics, deleteTopics, kafkaClient, uniqueName } from './helpers/kafka.js';
+import { getServices, repoRoot } from '../testkit/services.js';
+import { createTopics, deleteTopics, kafkaClient, uniqueName } from '../testkit/kafka.js';
 import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js';
 
 const execFileP = promisify(execFile);

@@ -11,11 +11,11 @@ import { parseDestination } from '../src/config/destinations.js';
 import { DestinationStore } from '../src/destinations/store.js';
 import { Forwarder } from '../src/forwarder/forwarder.js';
 import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
-import { rowToEvent } from '../src/sinks/log-analytics/request-builder.js';
-import { createTopics, deleteTopics, publishEvents, uniqueName } from './helpers/kafka.js';
+import { rowToEvent } from '../src/sinks/loganalytics/request-builder.js';
+import { createTopics, deleteTopics, publishEvents, uniqueName } from '../testkit/kafka.js';
 import { startLogAnalyticsDouble, type LogAnalyticsDouble } from './helpers/loganalytics.js';
 import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js';
-import { getServices } from './helpers/services.js';
+import { getServices } from '../testkit/services.js';
 
 const TOKEN_ENV = 'INSIGHT_LOGS_E2E_LA_TOKEN';
 const STREAMS = { audit: 'Custom-CIEventsAudit', operational: 'Custom-CIEventsOperational' };
@@ -45,7 +45,7 @@ describe('Kafka → Forwarder → Log Analytics (test double)', { timeout: 180_0
       destinationsTopic,
       deadLetterTopic,
       env: { [TOKEN_ENV]: la.token },
-      retry: { initialDelayInMs: 100, maxDelayInMs: 1500 },
+      retry: { initialDelayMs: 100, maxDelayMs: 1500 },
       lagIntervalMs: 2000,
     });
     await forwarder.start();

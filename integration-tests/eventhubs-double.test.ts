@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { EventHubProducerClient } from '@azure/event-hubs';
 import rhea from 'rhea';
 import type { EventContext } from 'rhea';
-import { startEventHubsDouble, type EventHubsEndpoint } from './helpers/eventhubs.js';
-import { uniqueName } from './helpers/kafka.js';
+import { startEventHubsDouble, type EventHubsEndpoint } from '../testkit/eventhubs.js';
+import { uniqueName } from '../testkit/kafka.js';
 
 const MAX = 64 * 1024;
 const RETRY = { maxRetries: 0, timeoutInMs: 5_000, retryDelayInMs: 100 };

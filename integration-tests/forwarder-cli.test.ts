@@ -14,8 +14,8 @@ import path from 'node:path';
 import { defaultSchemaRegistry } from '../src/codec/schema-registry.js';
 import { groupIdFor } from '../src/forwarder/pipeline.js';
 import { apiEventWithId, idOf } from './helpers/records.js';
-import { createTopics, deleteTopics, kafkaClient, uniqueName } from './helpers/kafka.js';
-import { freePort, getServices, repoRoot } from './helpers/services.js';
+import { createTopics, deleteTopics, kafkaClient, uniqueName } from '../testkit/kafka.js';
+import { freePort, getServices, repoRoot } from '../testkit/services.js';
 
 let brokers: string[];
 let prefix: string;

@@ -15,8 +15,8 @@ import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
 import { SINK_TYPES, SinkRegistry } from '../src/sinks/registry.js';
 import type { Sink, SinkRecord, SinkType } from '../src/sinks/sink.js';
 import { apiEventWithId } from './helpers/records.js';
-import { createTopics, deleteTopics, kafkaClient, publishEvents, uniqueName } from './helpers/kafka.js';
-import { getServices } from './helpers/services.js';
+import { createTopics, deleteTopics, kafkaClient, publishEvents, uniqueName } from '../testkit/kafka.js';
+import { getServices } from '../testkit/services.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -33,6 +33,8 @@ const spies = new Map<string, Spy>();
 
 const spySinkType: SinkType<Record<string, never>> = {
   type: 'spy',
+  title: 'a spy',
+  description: 'records what is in flight (this test only)',
   parseSettings: () => ({}),
   create: (_settings, context): Sink => {
     const spy = new Spy();

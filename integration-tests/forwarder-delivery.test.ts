@@ -17,8 +17,8 @@ import { groupIdFor } from '../src/forwarder/pipeline.js';
 import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
 import { dropMemoryStore, memoryStore } from '../src/sinks/memory/store.js';
 import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js';
-import { createTopics, deleteTopics, kafkaClient, readAll, uniqueName } from './helpers/kafka.js';
-import { getServices } from './helpers/services.js';
+import { createTopics, deleteTopics, kafkaClient, readAll, uniqueName } from '../testkit/kafka.js';
+import { getServices } from '../testkit/services.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -110,7 +110,7 @@ describe('forwarder (memory destinations, real Kafka)', { timeout: 240_000 }, ()
       topics: env.topics,
       destinationsTopic: env.destinationsTopic,
       deadLetterTopic: env.deadLetterTopic,
-      retry: { initialDelayInMs: 50, maxDelayInMs: 200 },
+      retry: { initialDelayMs: 50, maxDelayMs: 200 },
       lagIntervalMs: 1000,
       metricsPort: 0,
     });

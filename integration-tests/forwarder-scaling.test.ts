@@ -16,8 +16,8 @@ import { groupIdFor } from '../src/forwarder/pipeline.js';
 import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
 import { dropMemoryStore, memoryStore } from '../src/sinks/memory/store.js';
 import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js';
-import { createTopics, deleteTopics, kafkaClient, uniqueName } from './helpers/kafka.js';
-import { getServices } from './helpers/services.js';
+import { createTopics, deleteTopics, kafkaClient, uniqueName } from '../testkit/kafka.js';
+import { getServices } from '../testkit/services.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let brokers: string[];
@@ -33,7 +33,7 @@ function forwarderOptions(extra: Partial<ForwarderOptions> = {}): ForwarderOptio
     topics: topics(),
     destinationsTopic: `${prefix}-destinations`,
     deadLetterTopic: `${prefix}-deadletter`,
-    retry: { initialDelayInMs: 50, maxDelayInMs: 200 },
+    retry: { initialDelayMs: 50, maxDelayMs: 200 },
     ...extra,
   };
 }

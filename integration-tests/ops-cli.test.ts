@@ -20,9 +20,9 @@ import { ensureTopics } from '../src/kafka/topics.js';
 import { dropMemoryStore, memoryStore } from '../src/sinks/memory/store.js';
 import { REPLAYED_FROM_HEADER } from '../src/ops/deadletter.js';
 import { runCli } from './helpers/cli.js';
-import { deleteTopics, publishEvents, readAll, uniqueName } from './helpers/kafka.js';
+import { deleteTopics, publishEvents, readAll, uniqueName } from '../testkit/kafka.js';
 import { apiEventWithId, idOf } from './helpers/records.js';
-import { freePort, getServices } from './helpers/services.js';
+import { freePort, getServices } from '../testkit/services.js';
 
 let brokers: string[];
 let env: NodeJS.ProcessEnv;
@@ -65,7 +65,7 @@ function startForwarder(): Forwarder {
   const f = new Forwarder({
     kafka: kafkaSettingsFromEnv(env), env, metricsPort: 0, lagIntervalMs: 500,
     topics: { audit: names.audit, operational: names.operational }, deadLetterTopic: names.deadLetter, destinationsTopic: names.destinations,
-    retry: { initialDelayInMs: 50, maxDelayInMs: 200 },
+    retry: { initialDelayMs: 50, maxDelayMs: 200 },
   });
   forwarders.push(f);
   return f;

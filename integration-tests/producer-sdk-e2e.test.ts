@@ -22,9 +22,9 @@ import { EventProducer } from '../src/producer/event-producer.js';
 import { apiEventMiddleware } from '../src/producer/http-middleware.js';
 import { startWorkflow } from '../src/producer/workflow-tracker.js';
 import { runCli } from './helpers/cli.js';
-import { createTopics, deleteTopics, uniqueName } from './helpers/kafka.js';
+import { createTopics, deleteTopics, uniqueName } from '../testkit/kafka.js';
 import { resourceIdFor } from './helpers/records.js';
-import { getServices } from './helpers/services.js';
+import { getServices } from '../testkit/services.js';
 
 const execFileP = promisify(execFile);
 const registry = defaultSchemaRegistry();

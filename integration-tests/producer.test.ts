@@ -8,9 +8,9 @@ import { buildApiEvent } from '../src/events/builders.js';
 import type { InsightEvent } from '../src/events/types.js';
 import { kafkaSettingsFromEnv, type KafkaSettings } from '../src/kafka/client.js';
 import { EventProducer, type EventProducerOptions } from '../src/producer/event-producer.js';
-import { createTopics, deleteTopics, readAll, uniqueName, type ReadMessage } from './helpers/kafka.js';
+import { createTopics, deleteTopics, readAll, uniqueName, type ReadMessage } from '../testkit/kafka.js';
 import { apiEventWithId, idOf, resourceIdFor, workflowEventWithId } from './helpers/records.js';
-import { getServices } from './helpers/services.js';
+import { getServices } from '../testkit/services.js';
 
 const registry = defaultSchemaRegistry();
 
@@ -126,7 +126,7 @@ describe('EventProducer against Kafka', () => {
   });
 
   test('close() delivers everything accepted before it, then refuses more', async () => {
-    const p = producer({ lingerInMs: 50 });
+    const p = producer({ lingerMs: 50 });
     const events = Array.from({ length: 300 }, () => apiEventWithId(randomUUID(), { audit: true, instance: 'CLOSE-1' }));
     const acks = events.map((e) => p.publish(e));
     await p.close();
@@ -153,9 +153,9 @@ describe('EventProducer when Kafka is unreachable', () => {
     await p.close();
   });
 
-  test('publish rejects PUBLISH_FAILED after deliveryTimeoutInMs; emit reports to onError', async () => {
+  test('publish rejects PUBLISH_FAILED after deliveryTimeoutMs; emit reports to onError', async () => {
     const failures: InsightLogsError[] = [];
-    const p = unreachable({ deliveryTimeoutInMs: 1000, onError: (e) => failures.push(e) });
+    const p = unreachable({ deliveryTimeoutMs: 1000, onError: (e) => failures.push(e) });
     const started = Date.now();
     p.emit(apiEventWithId(randomUUID()));
     await assert.rejects(p.publish(apiEventWithId(randomUUID())), hasCode('PUBLISH_FAILED'));
@@ -169,7 +169,7 @@ describe('EventProducer when Kafka is unreachable', () => {
   });
 
   test('a full queue rejects QUEUE_FULL at once; accepted events still fail visibly', async () => {
-    const p = unreachable({ maxQueueSize: 3, deliveryTimeoutInMs: 800 });
+    const p = unreachable({ maxQueueSize: 3, deliveryTimeoutMs: 800 });
     const accepted = [1, 2, 3].map(() => p.publish(apiEventWithId(randomUUID(), { audit: true })));
     const started = Date.now();
     await assert.rejects(p.publish(apiEventWithId(randomUUID(), { audit: true })), hasCode('QUEUE_FULL'));

@@ -2,8 +2,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BlobServiceClient, StorageRetryPolicyType } from '@azure/storage-blob';
 import { startAzurite } from './helpers/azurite.js';
-import { createTopics, deleteTopics, kafkaClient, readAll, uniqueName } from './helpers/kafka.js';
-import { getServices } from './helpers/services.js';
+import { createTopics, deleteTopics, kafkaClient, readAll, uniqueName } from '../testkit/kafka.js';
+import { getServices } from '../testkit/services.js';
 
 after(async () => {
   const services = await getServices();

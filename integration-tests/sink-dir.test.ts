@@ -134,6 +134,6 @@ describe('dir sink specifics', () => {
 
   test('settings: path required, unknown keys named', () => {
     assert.throws(() => dirSinkType.parseSettings({}, 'destinations[3]'), /destinations\[3\]\.path/);
-    assert.throws(() => dirSinkType.parseSettings({ path: 'x', dir: 'y' }, 'destinations[3]'), /destinations\[3\]\.dir: unknown setting/);
+    assert.throws(() => dirSinkType.parseSettings({ path: 'x', dir: 'y' }, 'destinations[3]'), /destinations\[3\]\.dir: unknown key/);
   });
 });

@@ -10,10 +10,10 @@ import { buildApiEvent } from '../src/events/builders.js';
 import { toSinkRecord } from '../src/forwarder/sink-record.js';
 import { silentLogger } from '../src/logging.js';
 import type { Sink, SinkRecord } from '../src/sinks/sink.js';
-import { partitionKeyFor } from '../src/sinks/event-hubs/request-builder.js';
-import { eventHubsSinkType } from '../src/sinks/event-hubs/sink.js';
-import { startEventHubsDouble, type EventHubsEndpoint } from './helpers/eventhubs.js';
-import { uniqueName } from './helpers/kafka.js';
+import { partitionKeyFor } from '../src/sinks/eventhubs/request-builder.js';
+import { eventHubsSinkType } from '../src/sinks/eventhubs/sink.js';
+import { startEventHubsDouble, type EventHubsEndpoint } from '../testkit/eventhubs.js';
+import { uniqueName } from '../testkit/kafka.js';
 import { apiEventWithId, idOf, makeSinkRecords } from './helpers/records.js';
 import { sinkContract } from './helpers/sink-contract.js';
 

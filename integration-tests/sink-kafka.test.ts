@@ -18,8 +18,8 @@ import { silentLogger } from '../src/logging.js';
 import type { Sink, SinkRecord } from '../src/sinks/sink.js';
 import { kafkaSinkType } from '../src/sinks/kafka/sink.js';
 import { transactionalIdFor } from '../src/sinks/kafka/request-builder.js';
-import { getServices } from './helpers/services.js';
-import { createTopics, deleteTopics, kafkaClient, readAll, uniqueName } from './helpers/kafka.js';
+import { getServices } from '../testkit/services.js';
+import { createTopics, deleteTopics, kafkaClient, readAll, uniqueName } from '../testkit/kafka.js';
 import { idOf, makeSinkRecords } from './helpers/records.js';
 import { sinkContract } from './helpers/sink-contract.js';
 

@@ -14,9 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildApiEvent } from '../src/events/builders.js';
 import { cliPath } from './helpers/cli.js';
-import { createTopics, deleteTopics, publishEvents, uniqueName } from './helpers/kafka.js';
+import { createTopics, deleteTopics, publishEvents, uniqueName } from '../testkit/kafka.js';
 import { resourceIdFor } from './helpers/records.js';
-import { getServices } from './helpers/services.js';
+import { getServices } from '../testkit/services.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const socket = uniqueName('it-tmux');

@@ -17,7 +17,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const [mode, ...filters] = process.argv.slice(2);
@@ -83,8 +83,10 @@ async function ensureServices(env) {
     console.log('0 passed, 1 failed');
     process.exit(1);
   }
-  for (const m of r.stdout.matchAll(/^export ([A-Z_]+)='?(.*?)'?$/gm)) {
-    if (!env[m[1]]) env[m[1]] = m[2];
+  // The one parser of `services.sh env` output lives in src/ (built: dist/ exists by now).
+  const { parseServicesEnv } = await import(pathToFileURL(path.join(root, 'dist', 'src', 'demo', 'services.js')).href);
+  for (const [name, value] of Object.entries(parseServicesEnv(r.stdout))) {
+    if (!env[name]) env[name] = value;
   }
   console.log(`# KAFKA_BROKERS=${env.KAFKA_BROKERS}`);
 }

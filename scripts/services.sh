@@ -5,6 +5,7 @@
 #   bash scripts/services.sh down    # stop both (fine when nothing runs); `down kafka|azurite`: one
 #   bash scripts/services.sh status  # what runs
 #   bash scripts/services.sh env     # print the env vars to use
+#   bash scripts/services.sh fetch   # fetch the Kafka jars once (silent when present)
 #
 # Ports: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), AZURITE_PORT (10000).
 # State lives under .local/ (gitignored): jars, Kafka log dirs, Azurite data, pids, logs.
@@ -50,10 +51,11 @@ pid_alive() {
   kill -0 "$pid" 2>/dev/null
 }
 
-# Metadata round trip through kafkajs (when installed); a TCP check otherwise.
+# Metadata round trip through kafkajs (when installed: in a checkout, or next to this package
+# when it is itself installed); a TCP check otherwise.
 kafka_answers() {
   port_open "$KAFKA_PORT" || return 1
-  if [[ -d "$ROOT/node_modules/kafkajs" ]]; then
+  if [[ -d "$ROOT/node_modules/kafkajs" || -d "$ROOT/../kafkajs" ]]; then
     node --input-type=module -e "
       import { Kafka, logLevel } from 'kafkajs';
       const admin = new Kafka({ brokers: ['127.0.0.1:${KAFKA_PORT}'], logLevel: logLevel.NOTHING,
@@ -87,10 +89,12 @@ ensure_java() {
   fi
 }
 
+kafka_jars_present() {
+  compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null && compgen -G "$KAFKA_LIBS/slf4j-simple-*.jar" >/dev/null
+}
+
 fetch_kafka_jars() {
-  if compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null && compgen -G "$KAFKA_LIBS/slf4j-simple-*.jar" >/dev/null; then
-    return 0
-  fi
+  kafka_jars_present && return 0
   command -v mvn >/dev/null 2>&1 || die "maven not found; it fetches the Kafka jars once.
   Install it with: sudo apt-get install -y maven   (or use Docker: docker compose up -d)"
   log "fetching Kafka jars with Maven into $KAFKA_LIBS (once) ..."
@@ -162,6 +166,15 @@ start_kafka() {
   log "Kafka ready on 127.0.0.1:${KAFKA_PORT}"
 }
 
+# A checkout's devDependency, one installed next to this package, or one on the PATH.
+azurite_bin() {
+  local candidate
+  for candidate in "$ROOT/node_modules/.bin/azurite-blob" "$ROOT/../.bin/azurite-blob"; do
+    [[ -x "$candidate" ]] && { echo "$candidate"; return 0; }
+  done
+  command -v azurite-blob
+}
+
 start_azurite() {
   if azurite_answers; then
     if pid_alive "$AZURITE_PID"; then
@@ -172,8 +185,10 @@ start_azurite() {
     return 0
   fi
   if ! pid_alive "$AZURITE_PID"; then
-    local bin="$ROOT/node_modules/.bin/azurite-blob"
-    [[ -x "$bin" ]] || die "azurite not installed ($bin missing): run npm install (or npm ci) first"
+    local bin
+    bin="$(azurite_bin)" || die "Azurite not found. In a checkout: npm ci. With the installed package
+  (Azurite is a development dependency, not shipped): npm install -g azurite, or run the
+  services with Docker instead: docker compose up -d"
     if port_open "$AZURITE_PORT"; then
       die "port ${AZURITE_PORT} is taken; set AZURITE_PORT"
     fi
@@ -260,6 +275,8 @@ case "$cmd" in
     print_env
     ;;
   fetch)
+    # Silent and instant when the jars are there (npm run demo / npm test call it every time).
+    kafka_jars_present && exit 0
     ensure_java
     fetch_kafka_jars
     log "Kafka jars ready in $KAFKA_LIBS"

@@ -19,7 +19,7 @@ export const ERROR_CODES = {
   SINK_TYPE_UNKNOWN: 'no sink is registered for this destination type',
   SECRET_MISSING: 'an environment variable that should hold a credential is not set',
   INSECURE_SETTING: 'a setting disables transport security without being explicitly allowed',
-  DEADLINE_EXCEEDED: 'retries stopped because the deadline passed',
+  DEADLINE_EXCEEDED: 'an operation did not finish within its time limit (reading the dead-letter topic, recording a replay)',
   ABORTED: 'the operation was cancelled',
   DESTINATION_REFUSED: 'the destination refused a record as invalid and will refuse it again (e.g. HTTP 400); it is dead-lettered with the reason',
   PREREQUISITE_MISSING: 'a program the command needs (such as java for the local Kafka) is not installed',

@@ -6,17 +6,14 @@ export { categoryFor, topicFor, AUDIT_TOPIC, OPERATIONAL_TOPIC, DEADLETTER_TOPIC
 export { buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from './events/builders.js';
 export { findProblems, assertValidEvent, type Problem } from './events/validate.js';
 export { SchemaRegistry, defaultSchemaRegistry } from './codec/schema-registry.js';
-export type { Sink, SinkRecord, SendOutcome, SinkType, SinkContext, HealthResult } from './sinks/sink.js';
-export { withRetry, type RetryOptions } from './sinks/retry.js';
+export type { Sink, SinkRecord, SendOutcome, SinkType, SinkFlag, SinkContext, HealthResult } from './sinks/sink.js';
+export type { RetryOptions } from './sinks/retry.js';
 export { createLogger, type Logger } from './logging.js';
 /** Producer SDK: publish events to Kafka, one APIEvent per HTTP request, workflow runs and their tasks. */
 export { EventProducer, type EventProducerOptions, type ProducerStats } from './producer/event-producer.js';
 export { apiEventMiddleware, type ApiEventMiddlewareOptions, type EventSink } from './producer/http-middleware.js';
 export { WorkflowTracker, WorkflowRun, WorkflowTask, startWorkflow, type StartWorkflowOptions, type TaskOptions, type EventPublisher } from './producer/workflow-tracker.js';
 export type { PersonalDataPolicy } from './producer/pseudonymize.js';
-/** Kafka destination type (`type: kafka`): idempotent, or exactly-once with Kafka transactions. */
-export { kafkaSinkType, type KafkaSink } from './sinks/kafka/sink.js';
-export type { KafkaSinkSettings } from './sinks/kafka/config.js';
 /** Forwarder: one pipeline (consumer group `insight-logs-forwarder.<name>`) per destination, at-least-once, dead-letter topic. */
 export { Forwarder, type ForwarderOptions } from './forwarder/forwarder.js';
 export type { PipelineStats } from './forwarder/pipeline.js';
@@ -24,20 +21,16 @@ export { DEADLETTER_HEADERS } from './forwarder/dead-letter.js';
 /** Destinations: validated config (files, CLI) and the compacted topic every forwarder watches. */
 export { DestinationStore, type DestinationStoreOptions } from './destinations/store.js';
 export { parseDestination, parseDestinationsText, loadDestinationsFile, type DestinationConfig } from './config/destinations.js';
-/** Sink registry (every destination type) and helpers destination types use to validate settings. */
-export { SinkRegistry, defaultSinkRegistry, SINK_TYPES } from './sinks/registry.js';
-export { memorySinkType, MemorySink } from './sinks/memory/sink.js';
-export { memoryStore } from './sinks/memory/store.js';
-/** Log Analytics destination type (`type: loganalytics`): rows for CIEventsAudit / CIEventsOperational through the Logs Ingestion API. */
-export { logAnalyticsSinkType, LogAnalyticsSink } from './sinks/log-analytics/sink.js';
-export type { LogAnalyticsSinkSettings } from './sinks/log-analytics/config.js';
-export { toRow as logAnalyticsRowFor, rowToEvent as eventFromLogAnalyticsRow, type LogAnalyticsRow } from './sinks/log-analytics/request-builder.js';
-/** The `blob` destination (Azure Storage append blobs in Azure Monitor's layout) and its settings. */
-export { blobSinkType, BlobSink } from './sinks/azure-blob/sink.js';
-export type { BlobSinkSettings } from './sinks/azure-blob/config.js';
-/** The `dir` destination (the blob layout under a local folder). */
-export { dirSinkType, DirSink } from './sinks/dir/sink.js';
-export type { DirSinkSettings } from './sinks/dir/config.js';
+/**
+ * Destination types: the registry (`new SinkRegistry([...SINK_TYPES, myType])` adds one) and,
+ * for every type, its SinkType, Sink class and settings type: blob (Azure Storage append blobs),
+ * dir (a local folder), eventhubs, kafka (idempotent or exactly-once) and loganalytics (Logs
+ * Ingestion API). The test-only `memory` type is not part of the public API.
+ */
+export { SinkRegistry, defaultSinkRegistry, createSink, SINK_TYPES, type AnySinkType } from './sinks/registry.js';
+export * from './sinks/destination-types.js';
+/** Log Analytics rows: the row of an event and back (tools reading the custom tables CIEventsAudit_CL / CIEventsOperational_CL). */
+export { toRow as logAnalyticsRowFor, rowToEvent as eventFromLogAnalyticsRow, type LogAnalyticsRow } from './sinks/loganalytics/request-builder.js';
 /** Blob/dir layout: the blob name of a record and the resourceId path check. */
 export { blobNameFor, resourceIdPathProblem } from './sinks/layout/path.js';
 /** Ops: status report, dead-letter list/replay (replay bookkeeping in group insight-logs-deadletter-replay), the demo. */

@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../../integration-tests/helpers/services.js';
+import { repoRoot } from '../../testkit/services.js';
 import { startChild, type Child } from './child.js';
 
 export interface ForwarderChildOptions {

@@ -1,17 +1,7 @@
 /** Kafka conveniences for the bench: topics with settings, end offsets, group lag. */
 import type { Admin } from 'kafkajs';
 import { kafkaSettingsFromEnv, type KafkaSettings } from '../../src/kafka/client.js';
-import { kafkaClient } from '../../integration-tests/helpers/kafka.js';
-
-export async function withAdmin<T>(brokers: string[], work: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = kafkaClient(brokers).admin();
-  await admin.connect();
-  try {
-    return await work(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
+import { withAdmin } from '../../testkit/kafka.js';
 
 /** Creates topics; `retentionMs` keeps long soak runs from filling the disk. */
 export async function createBenchTopics(brokers: string[], topics: string[], partitions: number, retentionMs?: number): Promise<void> {

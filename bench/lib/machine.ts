@@ -2,7 +2,7 @@
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../../integration-tests/helpers/services.js';
+import { repoRoot } from '../../testkit/services.js';
 
 export interface MachineInfo {
   cores: number;

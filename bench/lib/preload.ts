@@ -17,7 +17,7 @@ export async function publishEvents(brokers: string[], topic: string, runId: str
     topics: { audit: topic, operational: topic },
     maxQueueSize: WINDOW * 4,
     maxBatchSize: 1000,
-    deliveryTimeoutInMs: 120_000,
+    deliveryTimeoutMs: 120_000,
   });
   await producer.connect();
   const started = performance.now();

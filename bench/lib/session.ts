@@ -6,13 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { deleteTopics } from '../../integration-tests/helpers/kafka.js';
-import { getServices } from '../../integration-tests/helpers/services.js';
+import { deleteTopics, withAdmin } from '../../testkit/kafka.js';
+import { getServices } from '../../testkit/services.js';
 import { defaultSchemaRegistry } from '../../src/codec/schema-registry.js';
 import { kindOf } from '../../src/events/types.js';
 import type { BenchContext } from './context.js';
 import { benchEvent } from './events.js';
-import { createBenchTopics, withAdmin } from './kafka.js';
+import { createBenchTopics } from './kafka.js';
 import { publishEvents, type PublishResult } from './preload.js';
 
 export interface Session { ctx: BenchContext; preload: PublishResult; close(): Promise<void> }

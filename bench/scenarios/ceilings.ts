@@ -7,8 +7,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { kafkaClient, uniqueName } from '../../integration-tests/helpers/kafka.js';
-import { repoRoot } from '../../integration-tests/helpers/services.js';
+import { kafkaClient, uniqueName } from '../../testkit/kafka.js';
+import { repoRoot } from '../../testkit/services.js';
 import { throughput, type BenchContext, type Throughput } from '../lib/context.js';
 
 const execFileP = promisify(execFile);

@@ -7,12 +7,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { deleteTopics } from '../../integration-tests/helpers/kafka.js';
-import { startEventHubsDouble, type EventHubsEndpoint } from '../../integration-tests/helpers/eventhubs.js';
+import { deleteTopics, withAdmin } from '../../testkit/kafka.js';
+import { startEventHubsDouble, type EventHubsEndpoint } from '../../testkit/eventhubs.js';
 import { GROUP_PREFIX } from '../../src/forwarder/pipeline.js';
 import { throughput, type BenchContext, type Throughput } from '../lib/context.js';
 import { startForwarderChild } from '../lib/forwarder-child.js';
-import { createBenchTopics, endOffsetSum, groupLag, pollUntil, withAdmin } from '../lib/kafka.js';
+import { createBenchTopics, endOffsetSum, groupLag, pollUntil } from '../lib/kafka.js';
 
 export const DESTINATION_KINDS = ['dir', 'blob', 'kafka', 'eventhubs'] as const;
 export type DestinationKind = (typeof DESTINATION_KINDS)[number];

@@ -8,7 +8,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { deleteTopics } from '../../integration-tests/helpers/kafka.js';
+import { deleteTopics } from '../../testkit/kafka.js';
 import { EventProducer } from '../../src/producer/event-producer.js';
 import type { BenchContext } from '../lib/context.js';
 import { benchIdOf } from '../lib/events.js';
@@ -77,7 +77,7 @@ export async function measureLatency(ctx: BenchContext, rate: number, seconds: n
     kafka: benchKafkaSettings(ctx.brokers, ctx.runId),
     topics: { audit: topic, operational: topic },
     maxQueueSize: rate * 5,
-    deliveryTimeoutInMs: 60_000,
+    deliveryTimeoutMs: 60_000,
   });
   const blobLat: number[] = [];
   const dirLat: number[] = [];

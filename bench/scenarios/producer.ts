@@ -6,7 +6,7 @@
  *   - publish throughput: events/s acknowledged by Kafka (acks=all, idempotent).
  */
 import pino from 'pino';
-import { deleteTopics, uniqueName } from '../../integration-tests/helpers/kafka.js';
+import { deleteTopics, uniqueName } from '../../testkit/kafka.js';
 import { EventProducer } from '../../src/producer/event-producer.js';
 import type { InsightEvent } from '../../src/events/types.js';
 import type { BenchContext } from '../lib/context.js';
@@ -33,7 +33,7 @@ export async function emitCost(ctx: BenchContext, emits: number): Promise<EmitCo
     topics: { audit: topic, operational: topic },
     maxQueueSize: emits + WARMUP + 1,
     maxBatchSize: 1000,
-    deliveryTimeoutInMs: 120_000,
+    deliveryTimeoutMs: 120_000,
     onError: (err) => { throw err; },
   });
   const logger = pino(pino.destination('/dev/null'));

@@ -7,11 +7,11 @@ import { execFile } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { deleteTopics } from '../../integration-tests/helpers/kafka.js';
-import { repoRoot } from '../../integration-tests/helpers/services.js';
+import { deleteTopics, withAdmin } from '../../testkit/kafka.js';
+import { repoRoot } from '../../testkit/services.js';
 import { startChild } from '../lib/child.js';
 import { throughput, type BenchContext, type Throughput } from '../lib/context.js';
-import { createBenchTopics, endOffsetSum, pollUntil, withAdmin } from '../lib/kafka.js';
+import { createBenchTopics, endOffsetSum, pollUntil } from '../lib/kafka.js';
 
 const execFileP = promisify(execFile);
 const NOBODY = 65534;

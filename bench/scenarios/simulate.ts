@@ -17,11 +17,11 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { deleteTopics } from '../../integration-tests/helpers/kafka.js';
-import { repoRoot } from '../../integration-tests/helpers/services.js';
+import { deleteTopics, withAdmin } from '../../testkit/kafka.js';
+import { repoRoot } from '../../testkit/services.js';
 import { startChild } from '../lib/child.js';
 import type { BenchContext } from '../lib/context.js';
-import { createBenchTopics, endOffsetSum, withAdmin } from '../lib/kafka.js';
+import { createBenchTopics, endOffsetSum } from '../lib/kafka.js';
 
 export interface SimulateResult {
   /** --rate asked for. */

@@ -4,12 +4,12 @@
  * VmRSS of the child is sampled every second; reported at start (after 10 s), middle, end,
  * the peak and the least-squares slope over the run after its first 10 %.
  */
-import { deleteTopics } from '../../integration-tests/helpers/kafka.js';
+import { deleteTopics, withAdmin } from '../../testkit/kafka.js';
 import { GROUP_PREFIX } from '../../src/forwarder/pipeline.js';
 import { EventProducer } from '../../src/producer/event-producer.js';
 import type { BenchContext } from '../lib/context.js';
 import { startForwarderChild } from '../lib/forwarder-child.js';
-import { benchKafkaSettings, createBenchTopics, groupLag, pollUntil, withAdmin } from '../lib/kafka.js';
+import { benchKafkaSettings, createBenchTopics, groupLag, pollUntil } from '../lib/kafka.js';
 import { slope } from '../lib/stats.js';
 import { publishAtRate } from '../lib/steady.js';
 
@@ -42,7 +42,7 @@ export async function soak(ctx: BenchContext, rate: number, seconds: number): Pr
     kafka: benchKafkaSettings(ctx.brokers, ctx.runId),
     topics: { audit: source, operational: source },
     maxQueueSize: rate * 5,
-    deliveryTimeoutInMs: 60_000,
+    deliveryTimeoutMs: 60_000,
   });
   try {
     await producer.connect();

@@ -16,11 +16,11 @@ import type { Message } from 'kafkajs';
 import { defaultSchemaRegistry } from '../../src/codec/schema-registry.js';
 import { kindOf, type InsightEvent } from '../../src/events/types.js';
 import { DEADLETTER_HEADERS } from '../../src/forwarder/dead-letter.js';
-import { startEventHubsDouble, type EventHubsEndpoint } from '../helpers/eventhubs.js';
-import { readAll } from '../helpers/kafka.js';
+import { startEventHubsDouble, type EventHubsEndpoint } from '../../testkit/eventhubs.js';
+import { readAll } from '../../testkit/kafka.js';
 import { printReport, readEventHubsStreams, readKafkaStreams } from '../helpers/oracle.js';
 import { apiEventWithId, resourceIdFor, workflowEventWithId } from '../helpers/records.js';
-import { getServices } from '../helpers/services.js';
+import { getServices } from '../../testkit/services.js';
 import { FaultRun, LONG, eventFor, type ForwardProcess } from './harness.js';
 
 const EH_ENV = 'FAULT_BADINPUT_EVENTHUBS';

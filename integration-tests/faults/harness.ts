@@ -13,10 +13,10 @@ import { DestinationStore } from '../../src/destinations/store.js';
 import { kindOf, type InsightEvent } from '../../src/events/types.js';
 import { groupIdFor } from '../../src/forwarder/pipeline.js';
 import { createKafka, kafkaSettingsFromEnv } from '../../src/kafka/client.js';
-import { createTopics, deleteTopics, kafkaClient, uniqueName } from '../helpers/kafka.js';
+import { createTopics, deleteTopics, kafkaClient, uniqueName } from '../../testkit/kafka.js';
 import { Oracle } from '../helpers/oracle.js';
 import { apiEventWithId, workflowEventWithId } from '../helpers/records.js';
-import { repoRoot } from '../helpers/services.js';
+import { repoRoot } from '../../testkit/services.js';
 
 export const LONG = process.env.FAULTS_LONG === '1';
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

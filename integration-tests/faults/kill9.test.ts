@@ -7,9 +7,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startEventHubsDouble, type EventHubsEndpoint } from '../helpers/eventhubs.js';
+import { startEventHubsDouble, type EventHubsEndpoint } from '../../testkit/eventhubs.js';
 import { printReport, readEventHubsStreams, readKafkaStreams } from '../helpers/oracle.js';
-import { getServices } from '../helpers/services.js';
+import { getServices } from '../../testkit/services.js';
 import { FaultRun, LONG, random, sleep, type ForwardProcess } from './harness.js';
 
 const KILLS = LONG ? 10 : 3;

@@ -11,12 +11,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rowToEvent } from '../../src/sinks/log-analytics/request-builder.js';
+import { rowToEvent } from '../../src/sinks/loganalytics/request-builder.js';
 import { startAzurite, type AzuriteInstance } from '../helpers/azurite.js';
-import { startEventHubsDouble, type EventHubsEndpoint } from '../helpers/eventhubs.js';
+import { startEventHubsDouble, type EventHubsEndpoint } from '../../testkit/eventhubs.js';
 import { startLogAnalyticsDouble, type LogAnalyticsDouble } from '../helpers/loganalytics.js';
 import { printReport, readBlobStreams, readEventHubsStreams, type OracleReport } from '../helpers/oracle.js';
-import { getServices } from '../helpers/services.js';
+import { getServices } from '../../testkit/services.js';
 import { FaultRun, LONG, sleep } from './harness.js';
 
 const STORAGE_DOWN_MS = LONG ? 60_000 : 15_000;

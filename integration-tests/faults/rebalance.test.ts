@@ -11,9 +11,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startEventHubsDouble, type EventHubsEndpoint } from '../helpers/eventhubs.js';
+import { startEventHubsDouble, type EventHubsEndpoint } from '../../testkit/eventhubs.js';
 import { printReport, readDirStreams, readEventHubsStreams } from '../helpers/oracle.js';
-import { getServices } from '../helpers/services.js';
+import { getServices } from '../../testkit/services.js';
 import { FaultRun, LONG, random, sleep, type ForwardProcess } from './harness.js';
 
 const CYCLES = LONG ? 3 : 1;

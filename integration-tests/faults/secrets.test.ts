@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { defaultSchemaRegistry } from '../../src/codec/schema-registry.js';
 import { kindOf, type InsightEvent } from '../../src/events/types.js';
-import { startEventHubsDouble, type EventHubsEndpoint } from '../helpers/eventhubs.js';
+import { startEventHubsDouble, type EventHubsEndpoint } from '../../testkit/eventhubs.js';
 import { apiEventWithId } from '../helpers/records.js';
-import { getServices } from '../helpers/services.js';
+import { getServices } from '../../testkit/services.js';
 import { FaultRun, sleep, spawnCli } from './harness.js';
 
 const secret = (label: string): string => `${label}${randomBytes(18).toString('base64url')}`;

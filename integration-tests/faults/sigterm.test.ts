@@ -15,10 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultSchemaRegistry } from '../../src/codec/schema-registry.js';
 import { DEFAULT_CHUNK_LIMITS } from '../../src/forwarder/chunking.js';
-import { readAll } from '../helpers/kafka.js';
+import { readAll } from '../../testkit/kafka.js';
 import { printReport, readDirStreams } from '../helpers/oracle.js';
 import { idOf } from '../helpers/records.js';
-import { getServices } from '../helpers/services.js';
+import { getServices } from '../../testkit/services.js';
 import { FaultRun, LONG, random, sleep } from './harness.js';
 
 const ROUNDS = LONG ? 3 : 1;

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { azuriteConnectionString, freePort } from './services.js';
+import { azuriteConnectionString, freePort } from '../../testkit/services.js';
 
 export interface AzuriteOptions {
   /** Loopback port; a free one when omitted. */

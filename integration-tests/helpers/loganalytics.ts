@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { startDoubleProcess } from './double-process.js';
+import { startDoubleProcess } from '../../testkit/double-process.js';
 
 export interface IngestionRequestLog {
   ruleId: string;

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { InsightEvent } from '../../src/events/types.js';
-import type { EventHubsEndpoint } from './eventhubs.js';
+import type { EventHubsEndpoint } from '../../testkit/eventhubs.js';
 import { idOf } from './records.js';
 
 const execFileP = promisify(execFile);

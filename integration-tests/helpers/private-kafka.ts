@@ -11,8 +11,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { kafkaClient } from './kafka.js';
-import { freePort, repoRoot } from './services.js';
+import { kafkaClient } from '../../testkit/kafka.js';
+import { freePort, repoRoot } from '../../testkit/services.js';
 
 const execFileP = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { EventKind } from '../../src/events/types.js';
-import { repoRoot } from './services.js';
+import { repoRoot } from '../../testkit/services.js';
 
 const execFileP = promisify(execFile);
 

@@ -3,6 +3,7 @@
  * duration parsing, and turning errors into one clear line and an exit code (no stack trace
  * unless --debug / LOG_LEVEL=debug).
  */
+import { Option } from 'commander';
 import { InsightLogsError, describeError } from '../errors.js';
 import { scrubSecrets } from '../logging.js';
 
@@ -24,6 +25,15 @@ export function parsePositiveInt(value: string, flag: string): number {
     throw new InsightLogsError('CONFIG_INVALID', `${flag}: "${value}" is not a positive whole number`);
   }
   return n;
+}
+
+/**
+ * `--output <format>` limited to `formats` (the first is the default). Commander refuses any
+ * other value before the command runs, with a message naming the flag and the choices, and
+ * main.ts turns that into exit code 2 like every other usage error.
+ */
+export function outputOption(formats: readonly [string, ...string[]], description: string): Option {
+  return new Option('--output <format>', description).choices(formats).default(formats[0]);
 }
 
 /** Errors caused by what the user typed or configured: exit code 2. */

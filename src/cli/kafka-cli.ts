@@ -8,12 +8,13 @@ import type { Kafka, RetryOptions } from 'kafkajs';
 import { InsightLogsError } from '../errors.js';
 import { createKafka, kafkaSettingsFromEnv, type KafkaSettings } from '../kafka/client.js';
 import { createLogger, type Logger } from '../logging.js';
+import { withTimeout } from '../util/time.js';
 
 /** kafkajs retry for admin/consumer clients of one-shot commands: about 2 s before giving up. */
 export const ONE_SHOT_RETRY: RetryOptions = { retries: 3, initialRetryTime: 200, maxRetryTime: 1000, factor: 0.2, multiplier: 2 };
 
 export function cliKafkaSettings(env: NodeJS.ProcessEnv = process.env): KafkaSettings {
-  return kafkaSettingsFromEnv(env, { connectionTimeoutInMs: 3000, requestTimeoutInMs: 10_000 });
+  return kafkaSettingsFromEnv(env, { connectionTimeoutMs: 3000, requestTimeoutMs: 10_000 });
 }
 
 /** A kafkajs client whose connects and metadata requests give up after about 2 s. */
@@ -59,14 +60,10 @@ export function asKafkaUnavailable(err: unknown, settings: Pick<KafkaSettings, '
 }
 
 /** Rejects with KAFKA_UNAVAILABLE when `promise` does not settle within `ms` (a connect that hangs). */
-export async function withDeadline<T>(promise: Promise<T>, ms: number, settings: Pick<KafkaSettings, 'brokers'>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new InsightLogsError('KAFKA_UNAVAILABLE', `cannot reach Kafka at ${settings.brokers.join(',')}: ${what} took longer than ${Math.round(ms / 1000)} s; check KAFKA_BROKERS and that the brokers are up`, { retryable: true })), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function withDeadline<T>(promise: Promise<T>, ms: number, settings: Pick<KafkaSettings, 'brokers'>, what: string): Promise<T> {
+  return withTimeout(promise, ms, () => new InsightLogsError(
+    'KAFKA_UNAVAILABLE',
+    `cannot reach Kafka at ${settings.brokers.join(',')}: ${what} took longer than ${Math.round(ms / 1000)} s; check KAFKA_BROKERS and that the brokers are up`,
+    { retryable: true },
+  ));
 }

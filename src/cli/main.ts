@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-/** `insight-logs`: one binary, one sub-command per job (see DESIGN.md and docs/cli.md). */
+/** `insight-logs`: one binary, one sub-command per job (docs/design.md, "Command line"; docs/cli.md). */
 import { Command, CommanderError } from 'commander';
 import { commandModules } from './commands/index.js';
 import { EXIT, reportError } from './common.js';
+import { defaultSinkRegistry } from '../sinks/registry.js';
 
 export function buildProgram(): Command {
   const program = new Command('insight-logs')
-    .description('Forward audit and operational diagnostic events from Kafka to Azure Blob, Event Hubs, Kafka and Log Analytics.')
+    .description(`Forward audit and operational diagnostic events from Kafka to ${defaultSinkRegistry().titlesInWords()}.`)
     .option('--debug', 'print stack traces on errors', false)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

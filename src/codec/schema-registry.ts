@@ -6,7 +6,7 @@
  * (current and older versions); messages written with an older schema are read through an
  * avsc resolver, so readers with a newer schema read older messages.
  */
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
 import { InsightLogsError } from '../errors.js';
@@ -60,12 +60,13 @@ export class SchemaRegistry {
     for (const schema of olderWriterSchemas) this.addWriterSchema(schema);
   }
 
-  /** Loads `schemas/*.avsc` (readers) and `schemas/history/*.avsc` (older writers) of this package. */
+  /**
+   * Loads this package's `schemas/*.avsc` as the readers. No older writer versions exist yet:
+   * when a schema changes, its previous version must be passed as an older writer schema.
+   */
   static fromPackage(): SchemaRegistry {
     const dir = join(packageRoot(), 'schemas');
-    const readAll = (d: string): object[] =>
-      existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.avsc')).sort().map((f) => JSON.parse(readFileSync(join(d, f), 'utf8')) as object) : [];
-    return new SchemaRegistry(readAll(dir), readAll(join(dir, 'history')));
+    return new SchemaRegistry(readdirSync(dir).filter((f) => f.endsWith('.avsc')).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as object));
   }
 
   addWriterSchema(schema: object): void {
@@ -108,7 +109,7 @@ export class SchemaRegistry {
     const key = message.subarray(2, HEADER_LENGTH).toString('hex');
     const entry = this.writers.get(key);
     if (!entry) {
-      throw new InsightLogsError('SCHEMA_UNKNOWN_FINGERPRINT', `unknown writer schema fingerprint ${key}: add that schema version to schemas/history/ or upgrade this reader`);
+      throw new InsightLogsError('SCHEMA_UNKNOWN_FINGERPRINT', `unknown writer schema fingerprint ${key}: the message was written with a schema version this reader does not know (a newer producer?); upgrade insight-logs here to read it`);
     }
     const reader = this.readers.get(entry.kind)!;
     let value: unknown;

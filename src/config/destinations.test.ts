@@ -10,6 +10,8 @@ import { destinationToJson, parseDestination, parseDestinationsText, sameDestina
 /** A stand-in type with a credential reference, validated the way real sinks do. */
 const fakeBlob: SinkType<{ connectionStringEnv: string }> = {
   type: 'blob',
+  title: 'a fake blob',
+  description: 'validates like blob, creates nothing',
   parseSettings(raw, path) {
     assertKnownKeys(raw, ['connectionStringEnv'], path);
     return { connectionStringEnv: envVarName(raw.connectionStringEnv, `${path}.connectionStringEnv`) };

@@ -16,8 +16,13 @@ export interface DestinationConfig {
   readonly name: string;
   readonly type: string;
   readonly categories: readonly CategoryName[];
-  /** The type's own keys, as given (validated by the type's parseSettings); never secrets. */
+  /** The type's own keys, as given (validated by the type's parseSettings); never secrets. What is stored and shown. */
   readonly settings: Readonly<Record<string, unknown>>;
+  /**
+   * `settings` as the type's parseSettings returned them: what its `create` takes
+   * (`createSink` in src/sinks/registry.ts), so settings are parsed once.
+   */
+  readonly sinkSettings: unknown;
 }
 
 export const DESTINATION_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -58,8 +63,8 @@ export function parseDestination(raw: unknown, path: string, registry: SinkRegis
   const sinkType = registry.get(type, `${path}.type`);
   const parsedCategories = parseCategories(categories, `${path}.categories`);
   // The type validates its own keys (and rejects unknown ones, naming the path).
-  sinkType.parseSettings(rest, path);
-  return deepFreeze({ name, type, categories: parsedCategories, settings: structuredClone(rest) });
+  const sinkSettings: unknown = sinkType.parseSettings(rest, path);
+  return deepFreeze({ name, type, categories: parsedCategories, settings: structuredClone(rest), sinkSettings });
 }
 
 /** The flat form used in files and on the destinations topic. */

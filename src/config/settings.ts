@@ -14,7 +14,10 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Throws `<path>.<key>: unknown key` for the first key outside `allowed`. */
+/**
+ * Throws `<path>.<key>: unknown key (allowed here: …)` for the first key outside `allowed`:
+ * every settings object (a destination, a nested `sasl`) rejects unknown keys this way.
+ */
 export function assertKnownKeys(raw: Record<string, unknown>, allowed: readonly string[], path: string): void {
   for (const key of Object.keys(raw)) {
     if (!allowed.includes(key)) {
@@ -30,60 +33,49 @@ export function looksLikeSecret(value: string): boolean {
   return SECRET_SHAPES.some((re) => re.test(value));
 }
 
+/**
+ * The one rule for environment variable names in settings: letters, digits and `_`, not
+ * starting with a digit, at most 128 characters (a long run of such characters is more
+ * likely a pasted key than a name, and names are echoed in messages).
+ */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /**
  * An environment variable NAME (credentials are referenced, never stored). A value that
  * looks like the secret itself is refused without being repeated in the message.
  */
-export function envVarName(value: unknown, path: string): string {
+export function envVarName(value: unknown, path: string, example = 'AZURE_STORAGE_CONNECTION_STRING'): string {
   if (typeof value === 'string' && looksLikeSecret(value)) throw configError(path, 'set an environment variable name, not the secret');
   if (typeof value !== 'string' || !ENV_NAME.test(value)) {
-    throw configError(path, 'must be an environment variable name such as AZURE_STORAGE_CONNECTION_STRING (letters, digits, _)');
+    throw configError(path, `must be the name of an environment variable such as ${example} (letters, digits, _), not its value`);
   }
-  return value;
-}
-
-export function requiredString(value: unknown, path: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw configError(path, 'is required (non-empty string)');
   return value;
 }
 
 export function optionalString(value: unknown, path: string): string | undefined {
   if (value === undefined) return undefined;
-  return requiredString(value, path);
+  if (typeof value !== 'string' || value.trim() === '') throw configError(path, 'must be a non-empty string');
+  return value;
 }
 
-export function optionalPositiveInt(value: unknown, path: string): number | undefined {
+/** A whole number within [min, max]; strings of digits are accepted (CLI `--set maxBlockBytes=65536`). */
+export function optionalInteger(value: unknown, path: string, range: { min: number; max?: number }): number | undefined {
   if (value === undefined) return undefined;
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw configError(path, 'must be a positive whole number');
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  const { min, max = Number.MAX_SAFE_INTEGER } = range;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw configError(path, max === Number.MAX_SAFE_INTEGER ? `must be a whole number ≥ ${min}` : `must be a whole number from ${min} to ${max}`);
+  }
   return n;
 }
 
-export function optionalNonNegativeInt(value: unknown, path: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw configError(path, 'must be a whole number ≥ 0');
-  return n;
-}
-
+/** true or false; the strings "true" and "false" are accepted (CLI `--set exactlyOnce=true`). */
 export function optionalBoolean(value: unknown, path: string): boolean | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'boolean') return value;
   if (value === 'true') return true;
   if (value === 'false') return false;
   throw configError(path, 'must be true or false');
-}
-
-/** A list of strings; a comma-separated string is accepted too (CLI `--set brokers=a:1,b:2`). */
-export function optionalStringList(value: unknown, path: string): string[] | undefined {
-  if (value === undefined) return undefined;
-  const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
-  if (!Array.isArray(list) || list.length === 0 || list.some((s) => typeof s !== 'string' || s === '')) {
-    throw configError(path, 'must be a non-empty list of strings');
-  }
-  return list as string[];
 }
 
 /** Deep-freezes validated configuration: validated once, never changed afterwards. */

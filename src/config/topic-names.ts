@@ -1,5 +1,5 @@
 /**
- * Topic names the forwarder and the destinations commands use: the design's names unless
+ * Topic names the forwarder and the destinations commands use: the names in docs/design.md unless
  * INSIGHT_LOGS_AUDIT_TOPIC, INSIGHT_LOGS_OPERATIONAL_TOPIC, INSIGHT_LOGS_DEADLETTER_TOPIC or
  * INSIGHT_LOGS_DESTINATIONS_TOPIC say otherwise (several environments on one cluster, tests).
  */

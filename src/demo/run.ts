@@ -1,6 +1,7 @@
 /**
  * `insight-logs demo`: the whole pipeline on this machine. Starts what is missing of the local
- * services (and later stops only that), ensures the topics, applies two destinations (blob on
+ * services (and leaves them running for the commands it suggests at the end, unless told to
+ * stop them; it never stops what it did not start), ensures the topics, applies two destinations (blob on
  * Azurite, a local folder), runs the simulator and the forwarder in this process, shows
  * progress every second, waits until every published record is delivered, then shows where
  * the output is and a few records.
@@ -11,19 +12,19 @@ import { parseDestination } from '../config/destinations.js';
 import { topicNamesFromEnv, type TopicNames } from '../config/topic-names.js';
 import { DestinationStore } from '../destinations/store.js';
 import { InsightLogsError, describeError } from '../errors.js';
-import type { InsightEvent } from '../events/types.js';
 import { Forwarder } from '../forwarder/forwarder.js';
 import { groupIdFor } from '../forwarder/pipeline.js';
-import { createKafka, kafkaSettingsFromEnv } from '../kafka/client.js';
+import { DEFAULT_BROKERS, createKafka, kafkaSettingsFromEnv } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { groupLag, offsetsOfExisting } from '../ops/offsets.js';
 import { EventProducer } from '../producer/event-producer.js';
-import { TokenBucket } from '../simulate/token-bucket.js';
+import { maxInFlightFor, publishTraffic, publishedCount, type PublishCounts } from '../simulate/publish-loop.js';
 import { TrafficGenerator } from '../simulate/traffic.js';
 import { blobEndpointOf, blobOf, blobSize, pickSample, sampleRecords, summarizeDir } from './output.js';
 import { ProgressPrinter, progressLine } from './progress.js';
-import { JAVA_MISSING_MESSAGE, javaAvailable, parseServicesEnv, runServicesScript, serviceStatus, type ServiceName } from './services.js';
+import { JAVA_MISSING_MESSAGE, javaAvailable, parseServicesEnv, runServicesScript, serviceStatus, servicesCommand, type ServiceName } from './services.js';
+import { sleep } from '../util/time.js';
 
 export const DEMO_BLOB = 'demo-archive';
 export const DEMO_DIR = 'demo-local';
@@ -36,25 +37,22 @@ export interface DemoOptions {
   rate: number;
   /** Folder of the dir destination (resolved against the working directory). */
   out: string;
+  /**
+   * Leave running the services this demo started, and say how to stop them. The CLI does
+   * unless --stop-services: the "Next:" commands the demo prints need Kafka.
+   */
   keepServices: boolean;
   /** stdout */
   write(text: string): void;
   /** Progress redrawn in place when true. */
   tty: boolean;
   /** Aborted on Ctrl-C. */
-  signal: AbortSignal;
+  abortSignal: AbortSignal;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
 }
 
 export type DemoOutcome = 'completed' | 'interrupted';
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> => new Promise((resolve) => {
-  if (signal.aborted) return resolve();
-  const t = setTimeout(done, ms);
-  function done(): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
-  signal.addEventListener('abort', done, { once: true });
-});
 
 /** Brings up what does not answer yet; returns what this call started. */
 async function ensureServices(o: DemoOptions, env: NodeJS.ProcessEnv): Promise<ServiceName[]> {
@@ -65,7 +63,7 @@ async function ensureServices(o: DemoOptions, env: NodeJS.ProcessEnv): Promise<S
     return [];
   }
   if (missing.includes('kafka') && !javaAvailable(env)) throw new InsightLogsError('PREREQUISITE_MISSING', JAVA_MISSING_MESSAGE);
-  o.write(`services: starting ${missing.map((s) => (s === 'kafka' ? 'Kafka' : 'Azurite')).join(' and ')} (bash scripts/services.sh up; the first run fetches the Kafka jars)\n`);
+  o.write(`services: starting ${missing.map(displayName).join(' and ')} (${servicesCommand(['up'])}${missing.includes('kafka') ? '; the first run fetches the Kafka jars' : ''})\n`);
   try {
     await runServicesScript(['up'], (line) => o.write(`  ${line}\n`), env);
   } catch (err) {
@@ -96,7 +94,7 @@ async function demoLag(admin: Admin, names: TopicNames): Promise<bigint | undefi
 export async function runDemo(o: DemoOptions): Promise<DemoOutcome> {
   const baseEnv = o.env ?? process.env;
   const logger = o.logger ?? silentLogger;
-  const { signal } = o;
+  const { abortSignal: signal } = o;
   const started = await ensureServices(o, baseEnv);
   const interrupted = (): DemoOutcome => 'interrupted';
   let forwarder: Forwarder | undefined;
@@ -105,14 +103,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoOutcome> {
   try {
     if (signal.aborted) return interrupted();
     const local = parseServicesEnv(await runServicesScript(['env'], () => undefined, baseEnv));
-    const brokers = local.KAFKA_BROKERS ?? '127.0.0.1:9092';
+    const brokers = local.KAFKA_BROKERS ?? DEFAULT_BROKERS;
     const connectionString = local[CONNECTION_ENV];
-    if (!connectionString) throw new InsightLogsError('CONFIG_INVALID', 'scripts/services.sh env printed no AZURE_STORAGE_CONNECTION_STRING');
+    if (!connectionString) throw new InsightLogsError('CONFIG_INVALID', `${servicesCommand(['env'])} printed no AZURE_STORAGE_CONNECTION_STRING`);
     // Only the local services: never a cluster or storage account the caller's environment points at.
     const kafkaSettings = kafkaSettingsFromEnv({ KAFKA_BROKERS: brokers });
     const sinkEnv: NodeJS.ProcessEnv = { ...baseEnv, [CONNECTION_ENV]: connectionString };
     const names = topicNamesFromEnv(baseEnv);
     const outDir = path.resolve(o.out);
+    const cli = cliCommand(brokers, baseEnv);
 
     const kafka = createKafka(kafkaSettings, logger);
     admin = kafka.admin();
@@ -139,42 +138,25 @@ export async function runDemo(o: DemoOptions): Promise<DemoOutcome> {
     if (signal.aborted) return interrupted();
     o.write(`forwarder: running in this process (metrics on http://127.0.0.1:${forwarder.metricsPort}/metrics)\n`);
 
-    producer = new EventProducer({ kafka: kafkaSettings, logger, topics: { audit: names.audit, operational: names.operational }, maxQueueSize: Math.max(2000, o.rate * 5) });
+    producer = new EventProducer({ kafka: kafkaSettings, logger, topics: { audit: names.audit, operational: names.operational }, maxQueueSize: maxInFlightFor(o.rate) });
     await producer.connect();
     o.write(`simulator: ${o.rate} events/s for ${Math.round(o.durationMs / 1000)} s (API calls and workflow runs across 3 instances)\n\n`);
 
-    const counts = { published: 0, failed: 0 };
-    let firstError: string | undefined;
-    const pending = new Set<Promise<void>>();
     const destinations = forwarder.destinations().map((d) => d.name).sort();
     const delivered = () => destinations.map((name) => ({ name, count: forwarder!.pipelineStats(name)?.delivered ?? 0 }));
     const progress = new ProgressPrinter(o.write, o.tty);
     let lag: bigint | undefined;
     const startedAt = Date.now();
-    const show = (phase: 'publishing' | 'delivering') => progress.update(progressLine({ elapsedMs: Date.now() - startedAt, durationMs: o.durationMs, phase, published: counts.published, failed: counts.failed, delivered: delivered(), lag }));
+    const show = (phase: 'publishing' | 'delivering', p: PublishCounts) => progress.update(progressLine({ elapsedMs: Date.now() - startedAt, durationMs: o.durationMs, phase, published: publishedCount(p), failed: p.failed, delivered: delivered(), lag }));
 
-    // Publishing: a token bucket paces the generator; the producer batches.
-    const generator = new TrafficGenerator({ instances: 3 });
-    const bucket = new TokenBucket(o.rate, Math.max(1, o.rate), startedAt);
-    const maxInFlight = Math.max(2000, o.rate * 5);
-    let nextShow = startedAt + 1000;
-    const publish = (event: InsightEvent): void => {
-      const p = producer!.publish(event).then(() => { counts.published++; }, (err: unknown) => { counts.failed++; firstError ??= describeError(err); })
-        .finally(() => pending.delete(p));
-      pending.add(p);
-    };
-    while (!signal.aborted && Date.now() - startedAt < o.durationMs) {
-      const now = Date.now();
-      const n = bucket.take(now, maxInFlight - pending.size);
-      for (let i = 0; i < n; i++) publish(generator.next());
-      if (now >= nextShow) {
-        nextShow += 1000;
-        lag = await demoLag(admin, names);
-        show('publishing');
-      }
-      await sleep(50, signal);
-    }
-    await Promise.allSettled([...pending]);
+    const published = await publishTraffic({
+      producer, generator: new TrafficGenerator({ instances: 3 }), rate: o.rate, durationMs: o.durationMs,
+      abortSignal: signal, progressEveryMs: 1000,
+      onProgress: async (p) => {
+        lag = await demoLag(admin!, names);
+        show('publishing', p);
+      },
+    });
     if (signal.aborted) {
       progress.done();
       return interrupted();
@@ -184,7 +166,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoOutcome> {
     const drainUntil = Date.now() + DRAIN_TIMEOUT_MS;
     for (;;) {
       lag = await demoLag(admin, names);
-      show('delivering');
+      show('delivering', published);
       if (lag === 0n || signal.aborted || Date.now() > drainUntil) break;
       await sleep(1000, signal);
     }
@@ -192,9 +174,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoOutcome> {
     if (signal.aborted) return interrupted();
 
     const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-    o.write(`\n${lag === 0n ? 'done' : 'stopped waiting'}: published ${counts.published} events${counts.failed ? ` (${counts.failed} failed: ${firstError})` : ''}; delivered ${delivered().map((d) => `${d.name} ${d.count}`).join(', ')}; lag ${lag ?? '?'} (${seconds} s)\n`);
-    if (lag !== 0n) o.write(`warning: the destinations had not caught up after ${DRAIN_TIMEOUT_MS / 1000} s; see: insight-logs status\n`);
-    await printWhere(o, outDir, connectionString);
+    o.write(`\n${lag === 0n ? 'done' : 'stopped waiting'}: published ${publishedCount(published)} events${published.failed ? ` (${published.failed} failed: ${published.firstError})` : ''}; delivered ${delivered().map((d) => `${d.name} ${d.count}`).join(', ')}; lag ${lag ?? '?'} (${seconds} s)\n`);
+    if (lag !== 0n) o.write(`warning: the destinations had not caught up after ${DRAIN_TIMEOUT_MS / 1000} s; see: ${cli} status\n`);
+    await printWhere(o, outDir, connectionString, cli);
     return 'completed';
   } finally {
     await producer?.close().catch(() => undefined);
@@ -204,15 +186,31 @@ export async function runDemo(o: DemoOptions): Promise<DemoOutcome> {
     }
     await admin?.disconnect().catch(() => undefined);
     if (started.length && !o.keepServices) {
-      o.write(`services: stopping ${started.join(' and ')} (started by this demo)\n`);
+      o.write(`services: stopping ${started.map(displayName).join(' and ')} (started by this demo; --stop-services)\n`);
       await stopServices(o, started, baseEnv);
     } else if (started.length) {
-      o.write(`services: ${started.join(' and ')} left running (--keep-services); stop them with: bash scripts/services.sh down\n`);
+      const [verb, pronoun] = started.length > 1 ? ['keep', 'them'] : ['keeps', 'it'];
+      // `down` alone stops both: name the one service when the other was running before.
+      const down = servicesCommand(started.length > 1 ? ['down'] : ['down', ...started]);
+      o.write(`services: ${started.map(displayName).join(' and ')} (started by this demo) ${verb} running for the commands above; stop ${pronoun} with: ${down}\n`);
     }
   }
 }
 
-async function printWhere(o: DemoOptions, outDir: string, connectionString: string): Promise<void> {
+function displayName(service: ServiceName): string {
+  return service === 'kafka' ? 'Kafka' : 'Azurite';
+}
+
+/**
+ * How to run the CLI from where the user stands: `npx` finds the binary in a checkout and in
+ * a project that installed the package. KAFKA_BROKERS is spelled out when the shell's own
+ * setting would point the command elsewhere than the demo's Kafka.
+ */
+function cliCommand(brokers: string, env: NodeJS.ProcessEnv): string {
+  return (env.KAFKA_BROKERS ?? DEFAULT_BROKERS) === brokers ? 'npx insight-logs' : `KAFKA_BROKERS=${brokers} npx insight-logs`;
+}
+
+async function printWhere(o: DemoOptions, outDir: string, connectionString: string, cli: string): Promise<void> {
   const dir = await summarizeDir(outDir);
   const sample = await pickSample(outDir, dir.files);
   o.write('\nWhere the output is:\n');
@@ -222,13 +220,13 @@ async function printWhere(o: DemoOptions, outDir: string, connectionString: stri
     const size = await blobSize(connectionString, container, name);
     o.write(`    sample blob: ${container}/${name}${size === undefined ? ' (could not read it)' : ` (${size} bytes)`}\n`);
   }
-  o.write('    list them:   eval "$(bash scripts/services.sh env)"; az storage blob list --connection-string "$AZURE_STORAGE_CONNECTION_STRING" -c insight-logs-audit -o table\n');
+  o.write(`    list them:   eval "$(${servicesCommand(['env'])})"; az storage blob list --connection-string "$AZURE_STORAGE_CONNECTION_STRING" -c insight-logs-audit -o table\n`);
   o.write(`  directory (${DEMO_DIR}): ${outDir} (${dir.records} records in ${dir.files.length} files, JSON Lines)\n`);
   if (sample) {
     o.write(`    sample file: ${sample}\n`);
     const records = await sampleRecords(sample, 5);
     o.write(`\nA few records from the sample file:\n${records.map((r) => `  ${r}`).join('\n')}\n`);
   }
-  o.write('\nNext: insight-logs tail --from-beginning --max 20;  insight-logs status;  insight-logs destinations list\n');
-  o.write(`The destinations stay configured; remove them with: insight-logs destinations remove ${DEMO_BLOB} (and ${DEMO_DIR})\n\n`);
+  o.write(`\nNext: ${cli} tail --from-beginning --max 20;  ${cli} status;  ${cli} destinations list\n`);
+  o.write(`The destinations stay configured; remove them with: ${cli} destinations remove ${DEMO_BLOB} (and ${DEMO_DIR})\n\n`);
 }

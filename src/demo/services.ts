@@ -15,6 +15,18 @@ function script(): string {
   return path.join(packageRoot(), 'scripts', 'services.sh');
 }
 
+/**
+ * `bash <path>/services.sh <args>` as a user can paste it: relative to the working directory
+ * when the package is below it (a checkout: `bash scripts/services.sh down`), else absolute
+ * (an installed package).
+ */
+export function servicesCommand(args: readonly string[], cwd: string = process.cwd()): string {
+  const relative = path.relative(cwd, script());
+  const where = relative.startsWith('..') || path.isAbsolute(relative) ? script() : relative;
+  const quoted = /^[\w./-]+$/.test(where) ? where : `'${where.replace(/'/g, `'\\''`)}'`;
+  return ['bash', quoted, ...args].join(' ');
+}
+
 /** Parses `services.sh status` (pure): `Kafka:   running (pid 1), answering on …`. */
 export function parseServiceStatus(text: string): ServiceStatus {
   const answers = (name: string): boolean => new RegExp(`^${name}:.*(?<!not )answering on`, 'm').test(text);
@@ -56,12 +68,16 @@ export function runServicesScript(args: string[], log: (line: string) => void, e
     child.on('close', (code) => {
       if (partial) { log(partial); tailLines.push(partial); }
       if (code === 0) resolve(stdout);
-      else reject(new InsightLogsError('KAFKA_UNAVAILABLE', `bash scripts/services.sh ${args.join(' ')} failed (exit ${code}):\n${tailLines.slice(-8).join('\n')}`));
+      else reject(new InsightLogsError('KAFKA_UNAVAILABLE', `${servicesCommand(args)} failed (exit ${code}):\n${tailLines.slice(-8).join('\n')}`));
     });
   });
 }
 
-/** The variables `services.sh env` prints (KAFKA_BROKERS, AZURE_STORAGE_CONNECTION_STRING). */
+/**
+ * The variables `services.sh env` (and `up`) print, `export NAME=value` or `export NAME='value'`
+ * a line (KAFKA_BROKERS, AZURE_STORAGE_CONNECTION_STRING); pure. The one parser of that output:
+ * the demo, scripts/run-tests.mjs and the integration tests' services use it.
+ */
 export function parseServicesEnv(text: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const m of text.matchAll(/^export ([A-Z_]+)='?(.*?)'?$/gm)) env[m[1]!] = m[2]!;

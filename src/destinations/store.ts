@@ -10,7 +10,7 @@ import { destinationToJson, parseDestination, type DestinationConfig } from '../
 import { InsightLogsError } from '../errors.js';
 import { DESTINATIONS_TOPIC } from '../events/routing.js';
 import { silentLogger, type Logger } from '../logging.js';
-import { ensureTopics, replicationFactorFromEnv } from '../kafka/topics.js';
+import { ensureTopics } from '../kafka/topics.js';
 import { defaultSinkRegistry, type SinkRegistry } from '../sinks/registry.js';
 
 export interface DestinationStoreOptions {
@@ -28,22 +28,12 @@ export interface DestinationWatch {
 
 export type DestinationsListener = (destinations: DestinationConfig[], info: { initial: boolean }) => void | Promise<void>;
 
-/** Ensures a compacted single-partition topic for destinations (ordering of changes matters). */
+/**
+ * Ensures a compacted single-partition topic for destinations (ordering of changes matters);
+ * under the default name, the project's other default topics too.
+ */
 export async function ensureDestinationsTopic(admin: Admin, topic: string, env?: NodeJS.ProcessEnv): Promise<void> {
-  if (topic === DESTINATIONS_TOPIC) {
-    await ensureTopics(admin, env ? { env } : {});
-    return;
-  }
-  const existing = new Set(await admin.listTopics());
-  if (existing.has(topic)) return;
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: 1, replicationFactor: replicationFactorFromEnv(env), configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
-    });
-  } catch (err) {
-    if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
-  }
+  await ensureTopics(admin, { ...(env ? { env } : {}), ...(topic === DESTINATIONS_TOPIC ? {} : { names: { destinations: topic }, only: ['destinations'] as const }) });
 }
 
 export class DestinationStore {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OPERATION_TYPES, parseWorkflowOperationName, workflowOperationName } from './operation-types.js';
 
-test('the 19 operation types of DESIGN.md, in order', () => {
+test('the 19 operation types of docs/design.md, in order', () => {
   assert.deepEqual([...OPERATION_TYPES], [
     'Ingestion', 'DataPreparation', 'Map', 'Match', 'Merge', 'ProfileStore', 'Search', 'Activity',
     'AttributeMeasures', 'EntityMeasures', 'Measures', 'Segmentation', 'Enrichment', 'Intelligence',

@@ -1,4 +1,4 @@
-/** The 19 workflow operation types of Customer Insights diagnostics (DESIGN.md). */
+/** The 19 workflow operation types of Customer Insights diagnostics (docs/design.md, "Event schemas"). */
 export const OPERATION_TYPES = [
   'Ingestion', 'DataPreparation', 'Map', 'Match', 'Merge', 'ProfileStore', 'Search', 'Activity',
   'AttributeMeasures', 'EntityMeasures', 'Measures', 'Segmentation', 'Enrichment', 'Intelligence',

@@ -1,6 +1,6 @@
 /**
  * The two record kinds, shaped as the Azure Monitor resource-log common schema
- * (see DESIGN.md). Optional fields are absent (undefined) when unset.
+ * (docs/design.md, "Event schemas"). Optional fields are absent (undefined) when unset.
  */
 import type { OperationType } from './operation-types.js';
 

@@ -1,7 +1,7 @@
 /**
- * Validation of both record kinds against DESIGN.md: required fields, enums, formats,
- * the resourceId shape and the routing rule. Used by the producer (reject before publish)
- * and the forwarder (dead-letter what another producer wrote).
+ * Validation of both record kinds against docs/design.md ("Event schemas", "Routing rule"):
+ * required fields, enums, formats, the resourceId shape and the routing rule. Used by the
+ * producer (reject before publish) and the forwarder (dead-letter what another producer wrote).
  */
 import { InsightLogsError } from '../errors.js';
 import { isOperationType, parseWorkflowOperationName } from './operation-types.js';

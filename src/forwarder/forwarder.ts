@@ -16,17 +16,18 @@ import { describeError } from '../errors.js';
 import { AUDIT_TOPIC, DEADLETTER_TOPIC, DESTINATIONS_TOPIC, OPERATIONAL_TOPIC } from '../events/routing.js';
 import { createKafka, type KafkaSettings } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';
+import { consumerLag, topicOffsets, type TopicOffsets } from '../ops/offsets.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { ForwarderMetrics } from '../metrics/metrics.js';
 import { startMetricsServer, type HealthReport, type MetricsServer } from '../metrics/server.js';
-import { defaultSinkRegistry, type SinkRegistry } from '../sinks/registry.js';
+import { createSink, defaultSinkRegistry, type SinkRegistry } from '../sinks/registry.js';
 import type { RetryOptions } from '../sinks/retry.js';
 import { DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunking.js';
 import { DeadLetterWriter } from './dead-letter.js';
 import { DEFAULT_GROUP_SESSION, type GroupSession } from './group-session.js';
 import { DestinationPipeline, type PipelineStats } from './pipeline.js';
 import { tuningFromEnv, type PipelineTuning } from './tuning.js';
-import { within } from '../util/within.js';
+import { settlesWithin, sleep } from '../util/time.js';
 
 export interface ForwarderOptions {
   kafka: KafkaSettings;
@@ -45,7 +46,11 @@ export interface ForwarderOptions {
   /** Where sinks look up credentials referenced by variable name (default process.env). */
   env?: NodeJS.ProcessEnv;
   chunkLimits?: Partial<ChunkLimits>;
-  /** Backoff between resends of a chunk the destination answered retryable. */
+  /**
+   * Backoff between resends of a chunk the destination answered retryable (default 0.5 s
+   * doubling up to 30 s, jittered). There is no deadline: a chunk is resent until delivered,
+   * dead-lettered, or left uncommitted by a stop or a rebalance (see sinks/retry.ts).
+   */
   retry?: RetryOptions;
   /** How long stop() lets in-flight chunks finish (default 30 s). */
   stopTimeoutMs?: number;
@@ -153,7 +158,7 @@ export class Forwarder {
     // the broker-restart fault scenario: 20 s, then the watch consumer crashed and restarted
     // itself): each step is bounded so a stop always ends.
     const bounded = async (what: string, step: Promise<unknown> | undefined, ms = 10_000): Promise<void> => {
-      if (step && !(await within(step.catch((err: unknown) => this.logger.warn({ err }, `${what} failed`)), ms))) {
+      if (step && !(await settlesWithin(step.catch((err: unknown) => this.logger.warn({ err }, `${what} failed`)), ms))) {
         this.logger.warn({ timeoutMs: ms }, `${what} did not finish in time; going on`);
       }
     };
@@ -199,7 +204,7 @@ export class Forwarder {
     const deadline = Date.now() + timeoutMs;
     while (!this.health().ready) {
       if (Date.now() > deadline) throw new Error(`forwarder not ready after ${timeoutMs} ms: ${JSON.stringify(this.health().detail)}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 
@@ -235,9 +240,7 @@ export class Forwarder {
     const logger = this.logger.child({ destination: config.name });
     let pipeline: DestinationPipeline;
     try {
-      const type = this.registry.get(config.type);
-      const settings: unknown = type.parseSettings({ ...config.settings }, `destination "${config.name}"`);
-      const sink = type.create(settings, { name: config.name, categories: config.categories, logger, env: this.options.env ?? process.env });
+      const sink = createSink(this.registry, config, { logger, env: this.options.env ?? process.env });
       pipeline = new DestinationPipeline({
         config,
         sink,
@@ -248,7 +251,7 @@ export class Forwarder {
         metrics: this.metrics,
         logger,
         chunkLimits: { ...DEFAULT_CHUNK_LIMITS, ...this.options.chunkLimits },
-        retry: { initialDelayInMs: 500, maxDelayInMs: 30_000, ...this.options.retry },
+        retry: { initialDelayMs: 500, maxDelayMs: 30_000, ...this.options.retry },
         fromBeginning: this.options.fromBeginning ?? true,
         onFatalCrash: (error) => this.onFatalCrash(config, error),
         groupSession: this.options.groupSession ?? DEFAULT_GROUP_SESSION,
@@ -283,7 +286,7 @@ export class Forwarder {
     const times = [...(this.crashTimes.get(config.name) ?? []), Date.now()];
     this.crashTimes.set(config.name, times);
     const delay = Math.min(60_000, 1000 * 2 ** Math.min(6, this.recentCrashes(config.name)));
-    this.logger.error({ destination: config.name, err: error, restartInMs: delay }, 'pipeline crashed; restarting');
+    this.logger.error({ destination: config.name, err: error, restartDelayMs: delay }, 'pipeline crashed; restarting');
     this.restartLater(config, delay);
   }
 
@@ -309,36 +312,28 @@ export class Forwarder {
     return (this.crashTimes.get(name) ?? []).filter((t) => t >= since).length;
   }
 
+  /**
+   * The topics this forwarder reads and writes, under the names it was given, created when
+   * missing the way `insight-logs topics ensure` creates them (configured replication factor).
+   */
   private async ensureOwnTopics(admin: Admin): Promise<void> {
-    const usesDefaults = (this.options.deadLetterTopic ?? DEADLETTER_TOPIC) === DEADLETTER_TOPIC;
-    if (usesDefaults) await ensureTopics(admin, { logger: this.logger, ...(this.options.env ? { env: this.options.env } : {}) });
-    else {
-      const existing = new Set(await admin.listTopics());
-      if (!existing.has(this.deadLetter.topic)) {
-        await admin.createTopics({ waitForLeaders: true, topics: [{ topic: this.deadLetter.topic, numPartitions: 1, replicationFactor: 1 }] })
-          .catch((err: { type?: string }) => { if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err; });
-      }
-    }
+    await ensureTopics(admin, {
+      names: { ...this.topics, deadLetter: this.deadLetter.topic, destinations: this.store.topic },
+      logger: this.logger,
+      ...(this.options.env ? { env: this.options.env } : {}),
+    });
   }
 
-  /** Consumer lag of every pipeline: high watermark minus the group's committed offset. */
+  /** Refreshes the consumer lag gauge of every pipeline (see `consumerLag`, which `status` uses too). */
   private async refreshLag(): Promise<void> {
     const admin = this.admin;
     if (!admin || this.stopping) return;
     try {
-      const highs = new Map<string, Map<number, bigint>>();
-      for (const topic of new Set([this.topics.audit, this.topics.operational])) {
-        highs.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)])));
-      }
+      const offsets = new Map<string, TopicOffsets>();
+      for (const topic of new Set([this.topics.audit, this.topics.operational])) offsets.set(topic, await topicOffsets(admin, topic));
       for (const pipeline of this.pipelines.values()) {
-        const committed = await admin.fetchOffsets({ groupId: pipeline.groupId, topics: pipeline.topics });
-        for (const t of committed) {
-          for (const p of t.partitions) {
-            const high = highs.get(t.topic)?.get(p.partition) ?? 0n;
-            const done = BigInt(p.offset) < 0n ? 0n : BigInt(p.offset);
-            pipeline.setLag(t.topic, p.partition, high - done);
-          }
-        }
+        const lag = await consumerLag(admin, pipeline.groupId, offsets, pipeline.topics);
+        for (const p of lag.partitions) pipeline.setLag(p.topic, p.partition, p.lag);
       }
     } catch (err) {
       this.logger.debug({ err }, 'lag refresh failed');

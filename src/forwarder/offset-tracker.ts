@@ -24,12 +24,12 @@ export interface CommitCandidate {
 }
 
 export class OffsetTracker {
-  private readonly partitions = new Map<string, PartitionState & { topic: string; partition: number }>();
+  private readonly partitions = new Map<string, PartitionState>();
 
   private state(topic: string, partition: number) {
     const key = keyOf(topic, partition);
     let s = this.partitions.get(key);
-    if (!s) this.partitions.set(key, (s = { topic, partition, pending: [], done: new Set(), releasedUpTo: undefined, committed: undefined }));
+    if (!s) this.partitions.set(key, (s = { pending: [], done: new Set(), releasedUpTo: undefined, committed: undefined }));
     return s;
   }
 
@@ -96,22 +96,5 @@ export class OffsetTracker {
     const s = this.state(topic, partition);
     const n = BigInt(offset);
     if (s.committed === undefined || n > s.committed) s.committed = n;
-  }
-
-  /** Every partition with something committable. */
-  allCommittable(): CommitCandidate[] {
-    return [...this.partitions.values()].map((s) => this.committable(s.topic, s.partition)).filter((c): c is CommitCandidate => c !== undefined);
-  }
-
-  /** Committed offsets (`topic/partition` → next offset), for stats and lag. */
-  committedOffsets(): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const s of this.partitions.values()) if (s.committed !== undefined) out[`${s.topic}/${s.partition}`] = s.committed.toString();
-    return out;
-  }
-
-  /** Forgets a partition (revoked in a rebalance): its in-flight records will be redelivered elsewhere. */
-  forget(topic: string, partition: number): void {
-    this.partitions.delete(keyOf(topic, partition));
   }
 }

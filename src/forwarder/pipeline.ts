@@ -12,14 +12,14 @@ import { describeError, type ErrorCode } from '../errors.js';
 import { categoryName } from '../events/routing.js';
 import type { Logger } from '../logging.js';
 import type { ForwarderMetrics } from '../metrics/metrics.js';
-import { backoffDelay, sleep, type RetryOptions } from '../sinks/retry.js';
+import { backoffDelay, type RetryOptions } from '../sinks/retry.js';
 import type { OffsetCommit, SendOutcome, Sink, SinkRecord } from '../sinks/sink.js';
 import { chunkRecords, type ChunkLimits } from './chunking.js';
 import { isReplayForAnother, type DeadLetter, type DeadLetterWriter } from './dead-letter.js';
 import { decodeMessage } from './decode.js';
 import type { GroupSession } from './group-session.js';
 import { OffsetTracker } from './offset-tracker.js';
-import { within } from '../util/within.js';
+import { settlesWithin, sleep } from '../util/time.js';
 
 export const GROUP_PREFIX = 'insight-logs-forwarder.';
 export const groupIdFor = (destination: string): string => `${GROUP_PREFIX}${destination}`;
@@ -164,13 +164,13 @@ export class DestinationPipeline {
         // not running yet: nothing in flight
       }
       const inflight = Promise.all([...this.inflight]);
-      if (!(await within(inflight, timeoutMs))) {
+      if (!(await settlesWithin(inflight, timeoutMs))) {
         this.log.warn({ timeoutMs }, 'in-flight chunk did not finish in time: abandoned uncommitted, it will be delivered again');
         this.abort.abort();
-        if (!(await within(inflight, 5000))) this.log.warn('in-flight chunk ignores the abort; stopping anyway');
+        if (!(await settlesWithin(inflight, 5000))) this.log.warn('in-flight chunk ignores the abort; stopping anyway');
       }
-      await within(this.consumer.stop().catch((err: unknown) => this.log.warn({ err }, 'consumer stop failed')), 10_000);
-      await within(this.consumer.disconnect().catch(() => undefined), 5000);
+      await settlesWithin(this.consumer.stop().catch((err: unknown) => this.log.warn({ err }, 'consumer stop failed')), 10_000);
+      await settlesWithin(this.consumer.disconnect().catch(() => undefined), 5000);
     } finally {
       for (const remove of this.removeListeners) remove();
       await this.options.sink.close().catch((err: unknown) => this.log.warn({ err }, 'sink close failed'));
@@ -266,7 +266,11 @@ export class DestinationPipeline {
     }
   }
 
-  /** Sends one chunk until it is delivered or failed (then dead-lettered); commits after. */
+  /**
+   * Sends one chunk until it is delivered or refused for good (then dead-lettered), waiting
+   * `backoffDelay` between resends with no deadline; 'abandoned' when the pipeline stops or
+   * the partition is lost meanwhile (nothing of the chunk is committed then). Commits after.
+   */
   private async deliver(tracker: OffsetTracker, chunk: SinkRecord[], payload: EachBatchPayload): Promise<Delivery> {
     const { topic, partition } = payload.batch;
     const offsets = chunk.map((r) => r.offset);
@@ -336,11 +340,8 @@ export class DestinationPipeline {
     const until = Date.now() + ms;
     while (Date.now() < until) {
       if (!payload.isRunning() || payload.isStale() || this.abort.signal.aborted || this.stopping) return false;
-      try {
-        await sleep(Math.min(1000, until - Date.now()), this.abort.signal);
-      } catch {
-        return false;
-      }
+      await sleep(Math.min(1000, until - Date.now()), this.abort.signal);
+      if (this.abort.signal.aborted) return false;
       await payload.heartbeat().catch(() => undefined);
     }
     return payload.isRunning() && !payload.isStale() && !this.abort.signal.aborted;

@@ -16,8 +16,8 @@ export interface KafkaSettings {
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   /** Explicit consent to TLS verification off or SASL PLAIN without TLS. */
   allowInsecure: boolean;
-  connectionTimeoutInMs: number;
-  requestTimeoutInMs: number;
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_BROKERS = '127.0.0.1:9092';
@@ -63,8 +63,8 @@ export function kafkaSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, overr
     ssl: bool(env.KAFKA_SSL, 'KAFKA_SSL', false),
     sslRejectUnauthorized: bool(env.KAFKA_SSL_REJECT_UNAUTHORIZED, 'KAFKA_SSL_REJECT_UNAUTHORIZED', true),
     allowInsecure: bool(env.KAFKA_ALLOW_INSECURE, 'KAFKA_ALLOW_INSECURE', false),
-    connectionTimeoutInMs: 3000,
-    requestTimeoutInMs: 30000,
+    connectionTimeoutMs: 3000,
+    requestTimeoutMs: 30000,
     ...(sasl ? { sasl } : {}),
     ...overrides,
   };
@@ -133,8 +133,8 @@ export function createKafka(settings: KafkaSettings, logger: Logger = silentLogg
     clientId: settings.clientId,
     brokers: settings.brokers,
     ssl: settings.ssl ? { rejectUnauthorized: settings.sslRejectUnauthorized } : false,
-    connectionTimeout: settings.connectionTimeoutInMs,
-    requestTimeout: settings.requestTimeoutInMs,
+    connectionTimeout: settings.connectionTimeoutMs,
+    requestTimeout: settings.requestTimeoutMs,
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger.child({ lib: 'kafkajs' })),
     ...(settings.sasl ? { sasl: settings.sasl as SASLOptions } : {}),

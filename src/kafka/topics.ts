@@ -1,5 +1,6 @@
 /**
- * Creates the project's topics when missing: the two category topics and the dead-letter
+ * The one place topics are created (the forwarder, `topics ensure`, the destinations store, the
+ * demo). Creates the project's topics when missing: the two category topics and the dead-letter
  * topic with N partitions, and the destinations topic with one compacted partition (it is a
  * keyed table of destination definitions, latest value wins). Idempotent: existing topics are
  * left alone, and a topic with fewer partitions than asked is reported, never shrunk or grown
@@ -19,8 +20,10 @@ export interface EnsureTopicsOptions {
   replicationFactor?: number;
   /** `retention.ms` of the audit, operational and dead-letter topics; broker default when unset. */
   retentionMs?: number;
-  /** Topic names (default the design's; see `topicNamesFromEnv` for INSIGHT_LOGS_*_TOPIC). */
-  names?: TopicNames;
+  /** Topic names; a name not given is the one in docs/design.md (see `topicNamesFromEnv` for INSIGHT_LOGS_*_TOPIC). */
+  names?: Partial<TopicNames>;
+  /** Only these of the four topics (default all). */
+  only?: readonly (keyof TopicNames)[];
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
 }
@@ -61,19 +64,33 @@ export function replicationFactorFromEnv(env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** What the project needs on the cluster; pure so it can be tested and printed. */
-export function topicPlan(options: Pick<EnsureTopicsOptions, 'partitions' | 'retentionMs' | 'names'> = {}): TopicPlan[] {
-  const names = options.names ?? { audit: AUDIT_TOPIC, operational: OPERATIONAL_TOPIC, deadLetter: DEADLETTER_TOPIC, destinations: DESTINATIONS_TOPIC };
+export function topicPlan(options: Pick<EnsureTopicsOptions, 'partitions' | 'retentionMs' | 'names' | 'only'> = {}): TopicPlan[] {
+  const names: TopicNames = { audit: AUDIT_TOPIC, operational: OPERATIONAL_TOPIC, deadLetter: DEADLETTER_TOPIC, destinations: DESTINATIONS_TOPIC, ...options.names };
   const partitions = options.partitions ?? DEFAULT_PARTITIONS;
   if (!Number.isSafeInteger(partitions) || partitions < 1) {
     throw new InsightLogsError('CONFIG_INVALID', `partitions: ${partitions} is not a positive whole number`);
   }
   const retention = options.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(options.retentionMs) }];
-  return [
-    { topic: names.audit, partitions, configEntries: retention },
-    { topic: names.operational, partitions, configEntries: retention },
-    { topic: names.deadLetter, partitions, configEntries: retention },
-    { topic: names.destinations, partitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
-  ];
+  const plans: Record<keyof TopicNames, TopicPlan> = {
+    audit: { topic: names.audit, partitions, configEntries: retention },
+    operational: { topic: names.operational, partitions, configEntries: retention },
+    deadLetter: { topic: names.deadLetter, partitions, configEntries: retention },
+    destinations: { topic: names.destinations, partitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+  };
+  const roles = options.only ?? (['audit', 'operational', 'deadLetter', 'destinations'] as const);
+  // Two roles given the same name are one topic.
+  return roles.map((role) => plans[role]).filter((p, i, all) => all.findIndex((q) => q.topic === p.topic) === i);
+}
+
+/** A replication factor the cluster cannot honour is a setting to fix, not a Kafka outage. */
+function clearCreateError(err: unknown, topics: ITopicConfig[], replicationFactor: number): unknown {
+  const types = [(err as { type?: string }).type, ...((err as { errors?: { type?: string }[] }).errors ?? []).map((e) => e.type)];
+  if (!types.includes('INVALID_REPLICATION_FACTOR')) return err;
+  return new InsightLogsError(
+    'CONFIG_INVALID',
+    `creating ${topics.map((t) => t.topic).join(', ')}: the cluster refused replication factor ${replicationFactor} (more than its brokers?); set KAFKA_REPLICATION_FACTOR to at most the number of brokers`,
+    { cause: err },
+  );
 }
 
 function isAdmin(target: Admin | KafkaSettings): target is Admin {
@@ -81,7 +98,8 @@ function isAdmin(target: Admin | KafkaSettings): target is Admin {
 }
 
 /**
- * Ensures the four topics exist. Pass a connected `Admin` (it stays connected) or settings
+ * Ensures the four topics (or `only` some of them) exist, created with the configured
+ * replication factor. Pass a connected `Admin` (it stays connected) or settings
  * (a short-lived admin is created and disconnected).
  */
 export async function ensureTopics(target: Admin | KafkaSettings, options: EnsureTopicsOptions = {}): Promise<EnsureTopicsResult> {
@@ -102,7 +120,7 @@ export async function ensureTopics(target: Admin | KafkaSettings, options: Ensur
         await admin.createTopics({ topics: missing, waitForLeaders: true });
       } catch (err) {
         // Another process may have created some of them meanwhile: that is success too.
-        if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+        if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw clearCreateError(err, missing, replicationFactor);
       }
       for (const t of missing) created.add(t.topic);
     }

@@ -23,7 +23,7 @@ export class ForwarderMetrics {
     this.batches = new Counter({ name: 'insight_logs_batches_total', help: 'Chunks delivered to the destination', labelNames: ['destination'], registers });
     this.retries = new Counter({ name: 'insight_logs_retries_total', help: 'Sends answered retryable (or that threw) and tried again', labelNames: ['destination'], registers });
     this.deadLettered = new Counter({ name: 'insight_logs_deadlettered_total', help: 'Records written to the dead-letter topic, by error code', labelNames: ['destination', 'code'], registers });
-    this.consumerLag = new Gauge({ name: 'insight_logs_consumer_lag', help: 'High watermark minus committed offset', labelNames: ['destination', 'topic', 'partition'], registers,
+    this.consumerLag = new Gauge({ name: 'insight_logs_consumer_lag', help: 'Records the destination still has to read: end offset minus committed offset (minus log start offset where the group never committed)', labelNames: ['destination', 'topic', 'partition'], registers,
       // With `forward --workers N` every worker refreshes the lag of all partitions and the one
       // that owns a partition updates it after each commit: the lowest is the freshest.
       aggregator: 'min' });

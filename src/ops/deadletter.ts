@@ -16,6 +16,7 @@ import { DEADLETTER_HEADERS, REPLAY_HEADERS } from '../forwarder/dead-letter.js'
 import { instanceOf } from '../tail/format.js';
 import { topicOffsets } from './offsets.js';
 import { readRange } from './read-range.js';
+import { withTimeout } from '../util/time.js';
 
 export const REPLAY_GROUP = 'insight-logs-deadletter-replay';
 export const REPLAYED_FROM_HEADER = REPLAY_HEADERS.from;
@@ -297,9 +298,7 @@ async function commitReplayState(kafka: Kafka, topic: string, group: string, com
     await consumer.subscribe({ topics: [topic] });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined });
     consumer.pause([{ topic }]);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([joined, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new InsightLogsError('DEADLINE_EXCEEDED', `joining ${group} to record the replay took longer than 30 s; records were replayed but a later replay may publish them again`)), 30_000); })])
-      .finally(() => clearTimeout(timer));
+    await withTimeout(joined, 30_000, () => new InsightLogsError('DEADLINE_EXCEEDED', `joining ${group} to record the replay took longer than 30 s; records were replayed but a later replay may publish them again`));
     await consumer.commitOffsets(commits.map((c) => ({ topic, partition: c.partition, offset: c.watermark.toString(), metadata: c.metadata })));
   } finally {
     await consumer.disconnect().catch(() => undefined);

@@ -37,7 +37,11 @@ export function parseForwarderMetrics(text: string): Map<string, DestinationMetr
   return out;
 }
 
-/** Fetches and parses `url` (e.g. http://127.0.0.1:9464/metrics); SINK_UNAVAILABLE in words when it cannot. */
+/**
+ * Fetches and parses `url` (e.g. http://127.0.0.1:9464/metrics). Throws CONFIG_INVALID naming
+ * `--metrics-url` when nothing answers there or it answers with an HTTP error: the flag points
+ * at no running forwarder.
+ */
 export async function scrapeForwarderMetrics(url: string, timeoutMs = 3000): Promise<Map<string, DestinationMetrics>> {
   let response: Response;
   try {

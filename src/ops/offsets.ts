@@ -2,7 +2,7 @@
  * Offsets and consumer-group lag for the ops commands (`status`, `destinations list`), read
  * with the admin client only: nothing joins a group, so looking never disturbs a forwarder.
  */
-import type { Admin } from 'kafkajs';
+import { AssignerProtocol, type Admin, type GroupDescription } from 'kafkajs';
 
 export interface PartitionOffsets {
   partition: number;
@@ -68,16 +68,26 @@ export async function offsetsOfExisting(admin: Admin, topics: readonly string[])
 }
 
 /**
- * Lag of `groupId` against the end offsets in `offsets`, on `groupTopics` (the topics the group
- * reads) when known, else on the topics it committed on (all of them when it never committed).
+ * Records a group still has to read on one partition: from its committed offset to the end,
+ * or from the oldest retained record when it never committed there (where a forwarder starts,
+ * and all a consumer reading from the beginning really has to read). A committed offset below
+ * the log start counts from the log start (the records between were deleted).
  */
-export async function groupLag(admin: Admin, groupId: string, offsets: ReadonlyMap<string, TopicOffsets>, groupTopics?: readonly string[]): Promise<GroupLag> {
+export function partitionLag(p: Pick<PartitionOffsets, 'low' | 'high'>, committed: bigint | undefined): bigint {
+  const from = committed === undefined || committed < p.low ? p.low : committed;
+  return p.high > from ? p.high - from : 0n;
+}
+
+export type ConsumerLag = Pick<GroupLag, 'partitions' | 'totalLag' | 'hasCommitted'>;
+
+/**
+ * The lag of `groupId` on `groupTopics` (or, when not given, on the topics it committed on; all
+ * of `offsets`' topics when it never committed), against the offsets in `offsets`. The one lag
+ * computation: `status` and the forwarder's `insight_logs_consumer_lag` gauge both use it.
+ */
+export async function consumerLag(admin: Admin, groupId: string, offsets: ReadonlyMap<string, TopicOffsets>, groupTopics?: readonly string[]): Promise<ConsumerLag> {
   const topics = [...offsets.keys()];
-  const [described, committed] = await Promise.all([
-    admin.describeGroups([groupId]),
-    topics.length ? admin.fetchOffsets({ groupId, topics }) : Promise.resolve([]),
-  ]);
-  const group = described.groups[0];
+  const committed = topics.length ? await admin.fetchOffsets({ groupId, topics }) : [];
   const committedOf = new Map<string, bigint>();
   for (const t of committed) {
     for (const p of t.partitions) {
@@ -92,20 +102,33 @@ export async function groupLag(admin: Admin, groupId: string, offsets: ReadonlyM
     if (!wanted.has(topic)) continue;
     for (const p of t.partitions) {
       const done = committedOf.get(`${topic}/${p.partition}`);
-      // Never committed: a forwarder starts at the oldest retained record, so all of it is pending.
-      const from = done === undefined ? p.low : done < p.low ? p.low : done;
-      const lag = p.high - from;
-      partitions.push({ topic, partition: p.partition, committed: done, high: p.high, lag: lag < 0n ? 0n : lag });
+      partitions.push({ topic, partition: p.partition, committed: done, high: p.high, lag: partitionLag(p, done) });
     }
   }
-  return {
-    groupId,
-    state: group?.state ?? 'Unknown',
-    members: group?.members.length ?? 0,
-    partitions,
-    totalLag: partitions.reduce((n, p) => n + p.lag, 0n),
-    hasCommitted: committedOf.size > 0,
-  };
+  return { partitions, totalLag: partitions.reduce((n, p) => n + p.lag, 0n), hasCommitted: committedOf.size > 0 };
+}
+
+/** The topics the members of a group subscribe to (from their join metadata); undefined when it has none or they cannot be read. */
+function subscribedTopics(group: GroupDescription | undefined): string[] | undefined {
+  if (!group?.members.length) return undefined;
+  try {
+    const topics = new Set<string>();
+    for (const m of group.members) for (const t of AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics ?? []) topics.add(t);
+    return topics.size ? [...topics] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * State and lag of `groupId` (see `consumerLag`); when `groupTopics` is not given and the group
+ * has members, the topics they subscribe to.
+ */
+export async function groupLag(admin: Admin, groupId: string, offsets: ReadonlyMap<string, TopicOffsets>, groupTopics?: readonly string[]): Promise<GroupLag> {
+  const described = await admin.describeGroups([groupId]);
+  const group = described.groups[0];
+  const lag = await consumerLag(admin, groupId, offsets, groupTopics ?? subscribedTopics(group));
+  return { groupId, state: group?.state ?? 'Unknown', members: group?.members.length ?? 0, ...lag };
 }
 
 /** Consumer groups whose id starts with `prefix`, sorted. */

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { InsightLogsError } from '../errors.js';
+import { withTimeout } from '../util/time.js';
 
 export interface PartitionRange {
   partition: number;
@@ -21,14 +22,13 @@ export interface ReadRangeOptions {
   ranges: readonly PartitionRange[];
   onMessage(partition: number, message: KafkaMessage): void;
   /** Give up after this long (default 60 s). */
-  timeoutInMs?: number;
-  signal?: AbortSignal;
+  timeoutMs?: number;
 }
 
-/** Resolves once every range is read (or the signal aborts). */
+/** Resolves once every range is read; rejects with DEADLINE_EXCEEDED after `timeoutMs`. */
 export async function readRange(options: ReadRangeOptions): Promise<void> {
   const pending = options.ranges.filter((r) => r.to > r.from);
-  if (pending.length === 0 || options.signal?.aborted) return;
+  if (pending.length === 0) return;
   const next = new Map(pending.map((r) => [r.partition, r.from]));
   const end = new Map(pending.map((r) => [r.partition, r.to]));
   const complete = (): boolean => [...end].every(([p, to]) => (next.get(p) ?? 0n) >= to);
@@ -37,12 +37,9 @@ export async function readRange(options: ReadRangeOptions): Promise<void> {
   let finish!: () => void;
   let fail!: (err: unknown) => void;
   const done = new Promise<void>((resolve, reject) => { finish = resolve; fail = reject; });
-  const onAbort = (): void => finish();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
   consumer.on(consumer.events.CRASH, ({ payload }) => { if (!payload.restart) fail(payload.error); });
-  const timeoutInMs = options.timeoutInMs ?? 60_000;
-  const timer = setTimeout(() => fail(new InsightLogsError('DEADLINE_EXCEEDED', `reading ${options.topic} took longer than ${Math.round(timeoutInMs / 1000)} s`)), timeoutInMs);
-  try {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const read = async (): Promise<void> => {
     await consumer.connect();
     await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
     await consumer.run({
@@ -65,9 +62,10 @@ export async function readRange(options: ReadRangeOptions): Promise<void> {
     if (idle.length) consumer.pause([{ topic: options.topic, partitions: idle }]);
     for (const r of pending) consumer.seek({ topic: options.topic, partition: r.partition, offset: r.from.toString() });
     await done;
+  };
+  try {
+    await withTimeout(read(), timeoutMs, () => new InsightLogsError('DEADLINE_EXCEEDED', `reading ${options.topic} took longer than ${Math.round(timeoutMs / 1000)} s`));
   } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
     await consumer.disconnect().catch(() => undefined);
   }
 }

@@ -2,7 +2,7 @@
  * EventProducer: what a service uses to publish APIEvents and WorkflowEvents to Kafka.
  *
  * Batching. kafkajs has no linger or batch size of its own, so events are queued and sent
- * as arrays of messages with `sendBatch`: a partial batch waits `lingerInMs`, a full batch
+ * as arrays of messages with `sendBatch`: a partial batch waits `lingerMs`, a full batch
  * (`maxBatchSize`) goes at once, and up to MAX_BATCHES_IN_FLIGHT batches are outstanding.
  * Nobody awaits a round trip per event.
  *
@@ -12,7 +12,7 @@
  *   is full, `publish` rejects QUEUE_FULL at once: the caller learns and decides, so an audit
  *   event is never dropped silently and memory stays bounded while Kafka is slow or down.
  * - Every accepted event is acknowledged by Kafka (idempotent producer, acks=all) or fails
- *   with PUBLISH_FAILED once `deliveryTimeoutInMs` has passed since it was accepted, whether
+ *   with PUBLISH_FAILED once `deliveryTimeoutMs` has passed since it was accepted, whether
  *   it was still queued (brokers unreachable: we keep reconnecting until then) or in flight.
  *   PUBLISH_FAILED means "not confirmed": a batch that timed out may still land later, so a
  *   caller that republishes can create a duplicate, never a loss (at-least-once).
@@ -76,13 +76,13 @@ interface Connection {
 }
 
 /** kafkajs retries for one batch, summing to about the delivery timeout so a batch never retries forever. */
-function sendRetry(deliveryTimeoutInMs: number): { retries: number; initialRetryTime: number; maxRetryTime: number } {
+function sendRetry(deliveryTimeoutMs: number): { retries: number; initialRetryTime: number; maxRetryTime: number } {
   const initialRetryTime = 100;
-  const maxRetryTime = Math.max(initialRetryTime, Math.min(2000, Math.floor(deliveryTimeoutInMs / 4)));
+  const maxRetryTime = Math.max(initialRetryTime, Math.min(2000, Math.floor(deliveryTimeoutMs / 4)));
   let total = 0;
   let wait = initialRetryTime;
   let retries = 0;
-  while (total < deliveryTimeoutInMs && retries < 100) {
+  while (total < deliveryTimeoutMs && retries < 100) {
     total += Math.min(wait, maxRetryTime);
     wait *= 2;
     retries++;
@@ -144,7 +144,7 @@ export class EventProducer {
       return Promise.reject(new InsightLogsError('QUEUE_FULL',
         `${this.limits.maxQueueSize} events are waiting for Kafka (slow or unreachable); retry later, or raise maxQueueSize`, { retryable: true }));
     }
-    const pending = { topic: outgoing.topic, message: outgoing.message, event, deadline: Date.now() + this.limits.deliveryTimeoutInMs, settled: false } as Pending;
+    const pending = { topic: outgoing.topic, message: outgoing.message, event, deadline: Date.now() + this.limits.deliveryTimeoutMs, settled: false } as Pending;
     pending.promise = new Promise<void>((resolve, reject) => { pending.resolve = resolve; pending.reject = reject; });
     this.queue.push(pending);
     this.schedule();
@@ -238,7 +238,7 @@ export class EventProducer {
       idempotent: true, // implies acks=all
       maxInFlightRequests: MAX_BATCHES_IN_FLIGHT, // ≤ 5, as idempotence requires
       createPartitioner: Partitioners.DefaultPartitioner, // Java-compatible murmur2 on the key
-      retry: sendRetry(this.limits.deliveryTimeoutInMs),
+      retry: sendRetry(this.limits.deliveryTimeoutMs),
     });
     const connection: Connection = { producer, connected: false, retired: false, inFlight: new Set(), ready: producer.connect() };
     connection.ready.then(
@@ -252,7 +252,7 @@ export class EventProducer {
   private schedule(): void {
     this.startSweeper();
     if (this.queue.length >= this.limits.maxBatchSize) this.dispatch();
-    else this.lingerTimer ??= setTimeout(() => { this.lingerTimer = undefined; this.dispatch(); }, this.limits.lingerInMs);
+    else this.lingerTimer ??= setTimeout(() => { this.lingerTimer = undefined; this.dispatch(); }, this.limits.lingerMs);
   }
 
   /** Sends as many batches as the in-flight limit allows, connecting first if needed. */
@@ -336,7 +336,7 @@ export class EventProducer {
   private sweep(): void {
     const now = Date.now();
     const expired = (): InsightLogsError => new InsightLogsError('PUBLISH_FAILED',
-      `not acknowledged by Kafka within deliveryTimeoutInMs (${this.limits.deliveryTimeoutInMs} ms): brokers at ${this.settings.brokers.join(',')} unreachable or too slow`,
+      `not acknowledged by Kafka within deliveryTimeoutMs (${this.limits.deliveryTimeoutMs} ms): brokers at ${this.settings.brokers.join(',')} unreachable or too slow`,
       { retryable: true });
     // The queue is in acceptance order, so deadlines only grow along it.
     let n = 0;
@@ -354,7 +354,7 @@ export class EventProducer {
   }
 
   private startSweeper(): void {
-    const every = Math.min(1000, Math.max(10, Math.floor(this.limits.deliveryTimeoutInMs / 10)));
+    const every = Math.min(1000, Math.max(10, Math.floor(this.limits.deliveryTimeoutMs / 10)));
     this.sweepTimer ??= setInterval(() => this.sweep(), every);
   }
 

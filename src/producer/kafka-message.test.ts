@@ -39,15 +39,15 @@ describe('toKafkaMessage', () => {
 describe('producer options', () => {
   test('defaults', () => {
     assert.deepEqual(resolveLimits({}), {
-      compression: 'none', maxQueueSize: 10_000, lingerInMs: 5, maxBatchSize: 500, deliveryTimeoutInMs: 30_000,
+      compression: 'none', maxQueueSize: 10_000, lingerMs: 5, maxBatchSize: 500, deliveryTimeoutMs: 30_000,
       topics: { audit: 'insight-logs-audit', operational: 'insight-logs-operational' },
     });
   });
 
   test('bad values are CONFIG_INVALID naming the option', () => {
     const cases: [object, string][] = [
-      [{ maxQueueSize: 0 }, 'maxQueueSize'], [{ lingerInMs: -1 }, 'lingerInMs'], [{ maxBatchSize: 1.5 }, 'maxBatchSize'],
-      [{ deliveryTimeoutInMs: Number.NaN }, 'deliveryTimeoutInMs'], [{ compression: 'zstd' }, 'compression'],
+      [{ maxQueueSize: 0 }, 'maxQueueSize'], [{ lingerMs: -1 }, 'lingerMs'], [{ maxBatchSize: 1.5 }, 'maxBatchSize'],
+      [{ deliveryTimeoutMs: Number.NaN }, 'deliveryTimeoutMs'], [{ compression: 'zstd' }, 'compression'],
       [{ topics: { audit: 'bad topic', operational: 'ok' } }, 'topics.audit'],
     ];
     for (const [options, path] of cases) {

@@ -20,11 +20,11 @@ export interface EventProducerOptions {
   /** Events accepted but not yet acknowledged by Kafka; beyond it `publish` rejects QUEUE_FULL. Default 10,000. */
   maxQueueSize?: number;
   /** How long a partial batch waits for more events before it is sent. Default 5 ms. */
-  lingerInMs?: number;
+  lingerMs?: number;
   /** Events per `sendBatch`; a full batch is sent at once. Default 500. */
   maxBatchSize?: number;
   /** From acceptance to Kafka's acknowledgement; after it the event fails with PUBLISH_FAILED. Default 30,000 ms. */
-  deliveryTimeoutInMs?: number;
+  deliveryTimeoutMs?: number;
   /** Default: `defaultSchemaRegistry()` (the package's `schemas/`). */
   registry?: SchemaRegistry;
   /** Default: `insight-logs-audit` / `insight-logs-operational`. */
@@ -36,18 +36,18 @@ export interface EventProducerOptions {
 export interface ResolvedLimits {
   compression: 'none' | 'gzip';
   maxQueueSize: number;
-  lingerInMs: number;
+  lingerMs: number;
   maxBatchSize: number;
-  deliveryTimeoutInMs: number;
+  deliveryTimeoutMs: number;
   topics: ProducerTopics;
 }
 
 export const PRODUCER_DEFAULTS = {
   compression: 'none',
   maxQueueSize: 10_000,
-  lingerInMs: 5,
+  lingerMs: 5,
   maxBatchSize: 500,
-  deliveryTimeoutInMs: 30_000,
+  deliveryTimeoutMs: 30_000,
 } as const;
 
 function integer(path: string, value: number | undefined, fallback: number, min: number): number {
@@ -74,9 +74,9 @@ export function resolveLimits(options: EventProducerOptions): ResolvedLimits {
   return {
     compression,
     maxQueueSize: integer('maxQueueSize', options.maxQueueSize, PRODUCER_DEFAULTS.maxQueueSize, 1),
-    lingerInMs: integer('lingerInMs', options.lingerInMs, PRODUCER_DEFAULTS.lingerInMs, 0),
+    lingerMs: integer('lingerMs', options.lingerMs, PRODUCER_DEFAULTS.lingerMs, 0),
     maxBatchSize: integer('maxBatchSize', options.maxBatchSize, PRODUCER_DEFAULTS.maxBatchSize, 1),
-    deliveryTimeoutInMs: integer('deliveryTimeoutInMs', options.deliveryTimeoutInMs, PRODUCER_DEFAULTS.deliveryTimeoutInMs, 1),
+    deliveryTimeoutMs: integer('deliveryTimeoutMs', options.deliveryTimeoutMs, PRODUCER_DEFAULTS.deliveryTimeoutMs, 1),
     topics: options.topics
       ? { audit: topicName('topics.audit', options.topics.audit), operational: topicName('topics.operational', options.topics.operational) }
       : { audit: AUDIT_TOPIC, operational: OPERATIONAL_TOPIC },

@@ -1,25 +1,23 @@
 /**
- * The one file that knows every destination type. Adding a type is one import and one
- * entry in SINK_TYPES; the forwarder and the config parser only see the registry.
+ * The one place that knows every destination type: destination-types.ts lists them (one
+ * line each), this file registers them. The forwarder, the config parser and the CLI
+ * (`destinations add` flags and help, the program description) only see the registry.
  */
 import { InsightLogsError } from '../errors.js';
-import type { SinkType } from './sink.js';
-import { blobSinkType } from './azure-blob/sink.js';
-import { dirSinkType } from './dir/sink.js';
+import type { DestinationConfig } from '../config/destinations.js';
+import type { Sink, SinkContext, SinkType } from './sink.js';
+import * as destinationTypes from './destination-types.js';
 import { memorySinkType } from './memory/sink.js';
-import { eventHubsSinkType } from './event-hubs/sink.js';
-import { kafkaSinkType } from './kafka/sink.js';
-import { logAnalyticsSinkType } from './log-analytics/sink.js';
 
 export type AnySinkType = SinkType<any>;
 
-export const SINK_TYPES: readonly AnySinkType[] = [
-  blobSinkType,
-  dirSinkType,
-  eventHubsSinkType,
-  kafkaSinkType,
-  logAnalyticsSinkType,
-];
+function isSinkType(value: unknown): value is AnySinkType {
+  const t = value as Partial<AnySinkType> | null;
+  return typeof t === 'object' && t !== null && typeof t.type === 'string' && typeof t.parseSettings === 'function' && typeof t.create === 'function';
+}
+
+/** Every real destination type: each SinkType that destination-types.ts exports. */
+export const SINK_TYPES: readonly AnySinkType[] = Object.values(destinationTypes).filter(isSinkType);
 
 export class SinkRegistry {
   private readonly types = new Map<string, AnySinkType>();
@@ -46,12 +44,31 @@ export class SinkRegistry {
     return [...this.types.keys()].sort();
   }
 
+  /** Every registered type, by name. */
+  all(): AnySinkType[] {
+    return this.names().map((name) => this.types.get(name)!);
+  }
+
+  /** The types' titles as words, for descriptions: `Azure Blob, Event Hubs and Kafka`. */
+  titlesInWords(): string {
+    const titles = this.all().map((t) => t.title);
+    return titles.length <= 1 ? titles.join('') : `${titles.slice(0, -1).join(', ')} and ${titles[titles.length - 1]}`;
+  }
+
   /** A registry with extra (or replaced) types, e.g. a test double. */
   with(...extra: AnySinkType[]): SinkRegistry {
     const merged = new Map(this.types);
     for (const t of extra) merged.set(t.type, t);
     return new SinkRegistry([...merged.values()]);
   }
+}
+
+/**
+ * The sink of a destination, as the forwarder and `destinations test` create it: the type
+ * from `registry`, the settings already parsed by `parseDestination` (with the same registry).
+ */
+export function createSink(registry: SinkRegistry, config: DestinationConfig, context: Omit<SinkContext, 'name' | 'categories'>): Sink {
+  return registry.get(config.type).create(config.sinkSettings, { ...context, name: config.name, categories: config.categories });
 }
 
 /**

@@ -5,7 +5,7 @@
  * Outcomes are data: `send` resolves with an outcome and throws only on programmer error.
  */
 import type { ErrorCode } from '../errors.js';
-import type { CategoryName } from '../events/routing.js';
+import { categoryName, type CategoryName } from '../events/routing.js';
 import type { EventKind, InsightEvent } from '../events/types.js';
 import type { Logger } from '../logging.js';
 
@@ -54,7 +54,13 @@ export interface SendOptions {
 
 export interface Sink {
   readonly type: string;
-  /** Delivers a batch (all of one category). Idempotent on retry where the remote allows it. */
+  /**
+   * Delivers a batch. Idempotent on retry where the remote allows it.
+   *
+   * Precondition: every record of `batch` has the same category (the forwarder's chunking,
+   * `src/forwarder/chunking.ts`, never mixes them), so a sink picks its container, hub, topic
+   * or stream once per batch (`categoryOfBatch`) and never regroups by category.
+   */
   send(batch: readonly SinkRecord[], options?: SendOptions): Promise<SendOutcome>;
   /**
    * Exactly-once sinks (Kafka transactions) deliver the batch and commit the consumer
@@ -78,13 +84,44 @@ export interface SinkContext {
   env: NodeJS.ProcessEnv;
 }
 
+/** A `destinations add` flag that sets one setting of a type; every other setting goes through `--set key=value`. */
+export interface SinkFlag {
+  /** Commander syntax, e.g. `--path <dir>`. Types that offer the same flag must map it to the same key. */
+  readonly flag: string;
+  /** The setting the flag sets, e.g. `path`. */
+  readonly key: string;
+  /** Help text without the type name (the CLI prefixes the types that take the flag). */
+  readonly help: string;
+}
+
 /**
  * One destination type: validates its own settings (pure; errors name the path such as
- * `destinations[2].connectionStringEnv`) and creates sinks from validated settings.
+ * `destinations[2].connectionStringEnv`), creates sinks from validated settings, and says
+ * what the CLI shows for it. Registered by one line in `destination-types.ts`.
  */
 export interface SinkType<Settings> {
-  type: string;
+  /** The `type` of a destination, e.g. `blob`; also the name of the type's folder under src/sinks/. */
+  readonly type: string;
+  /** Short name for lists such as the program description, e.g. `Azure Blob`. */
+  readonly title: string;
+  /** One line for `destinations add --help`: where records go and in what form. */
+  readonly description: string;
+  /** `destinations add` flags for the settings most destinations of this type set. */
+  readonly addFlags?: readonly SinkFlag[];
   /** Keys this type accepts besides name/type/categories; anything else is an error. */
   parseSettings(raw: Record<string, unknown>, path: string): Settings;
   create(settings: Settings, context: SinkContext): Sink;
+}
+
+/**
+ * The one category of a batch (see the precondition of `Sink.send`); undefined for an empty
+ * batch. A batch mixing categories is a programmer error and throws.
+ */
+export function categoryOfBatch(batch: readonly SinkRecord[]): CategoryName | undefined {
+  const first = batch[0]?.event.category;
+  if (first === undefined) return undefined;
+  for (const record of batch) {
+    if (record.event.category !== first) throw new Error(`sink batch mixes categories (${first}, ${record.event.category}): chunking must send one category per batch`);
+  }
+  return categoryName(first);
 }

@@ -2,34 +2,23 @@
  * `--filter field=glob` for `insight-logs tail`: field paths with dots into the common-schema
  * record (`properties.method`, `identity.Claims.tid`), globs with `*` and `?`, matched
  * case-sensitively against the whole value. Several filters are AND-ed; `field!=glob` negates.
- * Field names are checked against the schema so a typo is an error, not a silent empty tail.
+ * Field names are checked against the schema's fields (src/events/fields.ts) so a typo is an
+ * error, not a silent empty tail.
  */
 import { InsightLogsError } from '../errors.js';
+import { ADDITIONAL_INFO_FIELDS, AUTHORIZATION_FIELDS, PROPERTY_FIELDS, TOP_LEVEL_FIELDS } from '../events/fields.js';
 
-const TOP_LEVEL = [
-  'time', 'resourceId', 'operationName', 'category', 'resultType', 'resultSignature', 'durationMs',
-  'callerIpAddress', 'level', 'uri',
-] as const;
-
-const PROPERTIES = [
-  // API events
-  'eventType', 'userAgent', 'method', 'path', 'origin', 'operationStatus', 'tenantId', 'tenantName', 'callerObjectId',
-  // workflow events
-  'workflowJobId', 'operationType', 'tasksCount', 'submittedBy', 'workflowType', 'workflowSubmissionKind',
-  'workflowStatus', 'startTimestamp', 'endTimestamp', 'submittedTimestamp', 'identifier', 'friendlyName', 'error',
-  // both
-  'instanceId',
-] as const;
-
-const ADDITIONAL_INFO = ['Kind', 'AffectedEntities', 'MessageCode', 'entityCount'] as const;
+/** The objects a filter reaches into; their own fields are named by path. */
+const NESTED: ReadonlySet<string> = new Set(['identity', 'properties', 'additionalInfo']);
+const TOP_LEVEL = TOP_LEVEL_FIELDS.filter((f) => !NESTED.has(f));
+const PROPERTIES = PROPERTY_FIELDS.filter((p) => !NESTED.has(p));
 
 /** Every field path a filter may name, except `identity.Claims.<any claim>`. */
 export const KNOWN_FIELDS: readonly string[] = [
   ...TOP_LEVEL,
   ...PROPERTIES.map((p) => `properties.${p}`),
-  ...ADDITIONAL_INFO.map((p) => `properties.additionalInfo.${p}`),
-  'identity.Authorization.UserRole',
-  'identity.Authorization.RequiredRoles',
+  ...ADDITIONAL_INFO_FIELDS.map((p) => `properties.additionalInfo.${p}`),
+  ...AUTHORIZATION_FIELDS.map((p) => `identity.Authorization.${p}`),
 ];
 const KNOWN = new Set(KNOWN_FIELDS);
 const PROPERTY_NAMES: ReadonlySet<string> = new Set(PROPERTIES);

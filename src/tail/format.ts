@@ -7,7 +7,7 @@ import type { ApiEvent, InsightEvent, WorkflowEvent } from '../events/types.js';
 import type { TaskPosition } from './workflow-progress.js';
 
 export type OutputFormat = 'pretty' | 'json';
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['pretty', 'json'];
+export const OUTPUT_FORMATS: readonly [OutputFormat, ...OutputFormat[]] = ['pretty', 'json'];
 
 /** The instance name: the last segment of the resourceId. */
 export function instanceOf(resourceId: string): string {

@@ -14,6 +14,7 @@ import { silentLogger, type Logger } from '../logging.js';
 import { matchesAll, type FieldFilter } from './filter.js';
 import { formatRecord, type OutputFormat } from './format.js';
 import { WorkflowProgress } from './workflow-progress.js';
+import { withTimeout } from '../util/time.js';
 import type { WorkflowEvent } from '../events/types.js';
 
 export interface TailOptions {
@@ -36,9 +37,9 @@ export interface TailOptions {
   /** Where warnings go (undecodable messages). */
   warn(line: string): void;
   /** Stops tailing (Ctrl-C). */
-  signal?: AbortSignal;
+  abortSignal?: AbortSignal;
   /** Deadline for connecting and joining the group, ms (default 15 s). */
-  connectTimeoutInMs?: number;
+  connectTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -54,19 +55,9 @@ export function tailGroupId(): string {
   return `insight-logs-tail-${randomBytes(6).toString('hex')}`;
 }
 
-/** Rejects if `promise` is not settled within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new InsightLogsError('KAFKA_UNAVAILABLE', `${what} took longer than ${Math.round(ms / 1000)} s`, { retryable: true })), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Rejects with KAFKA_UNAVAILABLE if `promise` is not settled within `ms`. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return withTimeout(promise, ms, () => new InsightLogsError('KAFKA_UNAVAILABLE', `${what} took longer than ${Math.round(ms / 1000)} s`, { retryable: true }));
 }
 
 /** Offsets per topic/partition of the first message at or after `sinceMs`. */
@@ -103,10 +94,10 @@ export async function runTail(options: TailOptions): Promise<TailResult> {
   const filters = options.filters ?? [];
   const format = options.format ?? 'pretty';
   const logger = options.logger ?? silentLogger;
-  const connectTimeout = options.connectTimeoutInMs ?? 15_000;
+  const connectTimeout = options.connectTimeoutMs ?? 15_000;
   const result: TailResult = { printed: 0, filteredOut: 0, undecodable: 0, reason: 'stopped' };
   const progress = new WorkflowProgress();
-  if (options.signal?.aborted) return result;
+  if (options.abortSignal?.aborted) return result;
 
   await within(assertTopicsExist(kafka, topics), connectTimeout, 'checking the topics');
   const seeks = options.sinceMs === undefined ? [] : await within(offsetsSince(kafka, topics, options.sinceMs), connectTimeout, 'looking up offsets by time');
@@ -121,7 +112,7 @@ export async function runTail(options: TailOptions): Promise<TailResult> {
   let fail!: (err: unknown) => void;
   const done = new Promise<TailResult['reason']>((resolve, reject) => { finish = resolve; fail = reject; });
   const onAbort = () => finish('stopped');
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  options.abortSignal?.addEventListener('abort', onAbort, { once: true });
   consumer.on(consumer.events.CRASH, (event) => {
     if (!event.payload.restart) fail(event.payload.error);
   });
@@ -174,7 +165,7 @@ export async function runTail(options: TailOptions): Promise<TailResult> {
     return result;
   } finally {
     stopped = true;
-    options.signal?.removeEventListener('abort', onAbort);
+    options.abortSignal?.removeEventListener('abort', onAbort);
     await consumer.disconnect().catch((err: unknown) => logger.debug({ err }, 'tail consumer disconnect failed'));
   }
 }

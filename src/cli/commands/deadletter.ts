@@ -5,9 +5,8 @@
 import type { Command } from 'commander';
 import { defaultSchemaRegistry } from '../../codec/schema-registry.js';
 import { topicNamesFromEnv } from '../../config/topic-names.js';
-import { InsightLogsError } from '../../errors.js';
 import { REPLAY_GROUP, listDeadLetters, replayDeadLetters, validateReasonCode, type DeadLetterEntry } from '../../ops/deadletter.js';
-import { parsePositiveInt } from '../common.js';
+import { outputOption, parsePositiveInt } from '../common.js';
 import { asKafkaUnavailable, cliKafka, cliKafkaSettings, cliLogger, withDeadline } from '../kafka-cli.js';
 
 function source(e: DeadLetterEntry): string {
@@ -42,9 +41,8 @@ async function withKafka<T>(run: (kafka: ReturnType<typeof cliKafka>) => Promise
   }
 }
 
-async function list(flags: { max: string; output: string }): Promise<void> {
+async function list(flags: { max: string; output: 'pretty' | 'json' }): Promise<void> {
   const max = parsePositiveInt(flags.max, '--max');
-  if (flags.output !== 'pretty' && flags.output !== 'json') throw new InsightLogsError('CONFIG_INVALID', `--output: use pretty or json, not "${flags.output}"`);
   const topic = topicNamesFromEnv().deadLetter;
   const result = await withKafka((kafka) => listDeadLetters({ kafka, topic, registry: defaultSchemaRegistry(), max }), 'reading the dead-letter topic');
   if (flags.output === 'json') {
@@ -59,10 +57,9 @@ async function list(flags: { max: string; output: string }): Promise<void> {
   for (const e of result.entries) process.stdout.write(prettyEntry(e));
 }
 
-interface ReplayFlags { destination?: string; reasonCode?: string; dryRun: boolean; output: string }
+interface ReplayFlags { destination?: string; reasonCode?: string; dryRun: boolean; output: 'pretty' | 'json' }
 
 async function replay(flags: ReplayFlags): Promise<void> {
-  if (flags.output !== 'pretty' && flags.output !== 'json') throw new InsightLogsError('CONFIG_INVALID', `--output: use pretty or json, not "${flags.output}"`);
   const reasonCode = flags.reasonCode === undefined ? undefined : validateReasonCode(flags.reasonCode);
   const topic = topicNamesFromEnv().deadLetter;
   const records: DeadLetterEntry[] = [];
@@ -91,7 +88,7 @@ Examples:
     .command('list')
     .description('the most recent dead-lettered records: reason, code, origin, destination, time, size, a decoded summary')
     .option('--max <n>', 'how many of the most recent records to show', '20')
-    .option('--output <format>', 'pretty or json', 'pretty')
+    .addOption(outputOption(['pretty', 'json'], 'pretty or json'))
     .addHelpText('after', `
 Examples:
   $ insight-logs deadletter list
@@ -103,7 +100,7 @@ Examples:
     .option('--destination <name>', 'only records dead-lettered by this destination')
     .option('--reason-code <CODE>', 'only records with this error code (e.g. RECORD_TOO_LARGE, DESTINATION_REFUSED)')
     .option('--dry-run', 'show what would be replayed; publish nothing', false)
-    .option('--output <format>', 'pretty or json', 'pretty')
+    .addOption(outputOption(['pretty', 'json'], 'pretty or json'))
     .addHelpText('after', `
 Each replayed message carries the header x-replayed-from: <deadletter topic>/<partition>/<offset>.
 What was replayed is remembered in the consumer group ${REPLAY_GROUP}, so running replay

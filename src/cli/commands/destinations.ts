@@ -3,7 +3,7 @@
  * Definitions live in the compacted destinations topic; running forwarders pick changes up
  * without a restart. Everything is validated before anything is written.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { destinationToJson, loadDestinationsFile, parseDestination, sameDestination, type DestinationConfig } from '../../config/destinations.js';
 import { DestinationStore } from '../../destinations/store.js';
 import { InsightLogsError, hasCode } from '../../errors.js';
@@ -11,23 +11,51 @@ import { topicNamesFromEnv } from '../../config/topic-names.js';
 import { groupIdFor } from '../../forwarder/pipeline.js';
 import { describeGroupState, groupLag, offsetsOfExisting } from '../../ops/offsets.js';
 import { ago, scrapeForwarderMetrics, type DestinationMetrics } from '../../ops/metrics-scrape.js';
-import { defaultSinkRegistry } from '../../sinks/registry.js';
-import { EXIT, parseDuration } from '../common.js';
+import { createSink, defaultSinkRegistry, type SinkRegistry } from '../../sinks/registry.js';
+import { EXIT, outputOption, parseDuration } from '../common.js';
 import { asKafkaUnavailable, cliKafka, cliKafkaSettings, cliLogger, withDeadline } from '../kafka-cli.js';
 
-/** Flags that map one-to-one onto a destination setting (the rest goes through --set). */
-const SETTING_FLAGS: Record<string, string> = {
-  path: 'path',
-  connectionStringEnv: 'connectionStringEnv',
-  accountUrl: 'accountUrl',
-  brokers: 'brokers',
-  fullyQualifiedNamespace: 'fullyQualifiedNamespace',
-};
+/** The flags of `add` itself; a type's own flags must not reuse them. */
+const ADD_FLAGS = ['--type', '--categories', '--set', '--replace'];
 
-async function withStore<T>(run: (store: DestinationStore) => Promise<T>): Promise<T> {
+/** One `add` option for a type setting, and the setting it fills. */
+export interface TypeFlag {
+  option: Option;
+  key: string;
+}
+
+/**
+ * The `add` flags every registered type declares (`SinkType.addFlags`), one option per flag;
+ * its help names the types that take it, e.g. `blob, eventhubs: name of the environment …`.
+ */
+export function typeFlags(registry: SinkRegistry): TypeFlag[] {
+  const byFlag = new Map<string, { key: string; helps: Map<string, string[]> }>();
+  for (const type of registry.all()) {
+    for (const { flag, key, help } of type.addFlags ?? []) {
+      const long = flag.split(/[ ,]/)[0]!;
+      if (ADD_FLAGS.includes(long)) throw new Error(`sink type ${type.type}: flag ${long} is one of destinations add's own`);
+      let entry = byFlag.get(flag);
+      if (!entry) byFlag.set(flag, (entry = { key, helps: new Map() }));
+      if (entry.key !== key) throw new Error(`sink type ${type.type}: flag ${flag} sets ${key}, another type uses it for ${entry.key}`);
+      entry.helps.set(help, [...(entry.helps.get(help) ?? []), type.type]);
+    }
+  }
+  return [...byFlag].map(([flag, { key, helps }]) => ({
+    option: new Option(flag, [...helps].map(([help, types]) => `${types.join(', ')}: ${help}`).join('; ')),
+    key,
+  }));
+}
+
+/** `destinations add --help`: each type with its description. */
+function typesHelp(registry: SinkRegistry): string {
+  const width = Math.max(...registry.names().map((n) => n.length));
+  return registry.all().map((t) => `  ${t.type.padEnd(width)}  ${t.description}`).join('\n');
+}
+
+async function withStore<T>(registry: SinkRegistry, run: (store: DestinationStore) => Promise<T>): Promise<T> {
   const settings = cliKafkaSettings();
   const logger = cliLogger();
-  const store = new DestinationStore({ kafka: cliKafka(settings, logger), logger, topic: topicNamesFromEnv().destinations });
+  const store = new DestinationStore({ kafka: cliKafka(settings, logger), logger, topic: topicNamesFromEnv().destinations, registry });
   try {
     return await withDeadline(run(store), 60_000, settings, 'reading or writing the destinations topic');
   } catch (err) {
@@ -125,7 +153,7 @@ async function destinationStates(list: DestinationConfig[], metricsUrl: string |
   return out;
 }
 
-interface AddFlags {
+export interface AddFlags {
   type: string;
   categories?: string;
   set: string[];
@@ -133,14 +161,22 @@ interface AddFlags {
   [flag: string]: unknown;
 }
 
-async function add(name: string, flags: AddFlags): Promise<void> {
+/** The destination `add` describes, validated: type flags become their settings, then `--set` applies. */
+export function destinationFromAddFlags(registry: SinkRegistry, name: string, flags: AddFlags, settingFlags: readonly TypeFlag[] = typeFlags(registry)): DestinationConfig {
   const raw: Record<string, unknown> = { name, type: flags.type };
   if (flags.categories !== undefined) raw.categories = flags.categories;
-  for (const [flag, key] of Object.entries(SETTING_FLAGS)) if (typeof flags[flag] === 'string') raw[key] = flags[flag];
+  for (const { option, key } of settingFlags) {
+    const value = flags[option.attributeName()];
+    if (typeof value === 'string') raw[key] = value;
+  }
   for (const assignment of flags.set) applySetFlag(raw, assignment);
+  return parseDestination(raw, 'destination', registry);
+}
+
+async function add(registry: SinkRegistry, settingFlags: readonly TypeFlag[], name: string, flags: AddFlags): Promise<void> {
   // Validate before connecting anywhere.
-  const config = parseDestination(raw, 'destination');
-  await withStore(async (store) => {
+  const config = destinationFromAddFlags(registry, name, flags, settingFlags);
+  await withStore(registry, async (store) => {
     const existing = (await store.list()).find((d) => d.name === name);
     if (existing && !flags.replace) {
       throw new InsightLogsError('CONFIG_INVALID', `destination "${name}" already exists (${existing.type}); pass --replace to change it or remove it first`);
@@ -150,18 +186,17 @@ async function add(name: string, flags: AddFlags): Promise<void> {
   process.stdout.write(`destination "${name}" (${config.type}, ${config.categories.join(', ')}) ${flags.replace ? 'saved' : 'added'}; running forwarders start it without a restart\n`);
 }
 
-async function list(flags: { output: string; metricsUrl?: string }): Promise<void> {
-  if (flags.output !== 'table' && flags.output !== 'json') throw new InsightLogsError('CONFIG_INVALID', `--output: use table or json, not "${flags.output}"`);
+async function list(registry: SinkRegistry, flags: { output: 'table' | 'json'; metricsUrl?: string }): Promise<void> {
   if (flags.metricsUrl !== undefined && !/^https?:\/\//.test(flags.metricsUrl)) throw new InsightLogsError('CONFIG_INVALID', `--metrics-url: "${flags.metricsUrl}" is not an http(s) URL such as http://127.0.0.1:9464/metrics`);
-  const destinations = await withStore((store) => store.list());
+  const destinations = await withStore(registry, (store) => store.list());
   if (flags.output === 'json') process.stdout.write(JSON.stringify(destinations.map(destinationToJson), null, 2) + '\n');
   else printTable(destinations, await destinationStates(destinations, flags.metricsUrl));
 }
 
 /** Creates the destination's sink as a forwarder would and runs its healthcheck. */
-async function testDestination(name: string, flags: { timeout: string }): Promise<void> {
+async function testDestination(registry: SinkRegistry, name: string, flags: { timeout: string }): Promise<void> {
   const timeoutMs = parseDuration(flags.timeout, '--timeout');
-  const config = await withStore(async (store) => {
+  const config = await withStore(registry, async (store) => {
     const all = await store.list();
     const found = all.find((d) => d.name === name);
     if (!found) throw new InsightLogsError('DESTINATION_UNKNOWN', `no destination named "${name}"${all.length ? ` (known: ${all.map((d) => d.name).join(', ')})` : ' (none configured)'}`);
@@ -173,9 +208,7 @@ async function testDestination(name: string, flags: { timeout: string }): Promis
   };
   let sink;
   try {
-    const type = defaultSinkRegistry().get(config.type);
-    const settings: unknown = type.parseSettings({ ...config.settings }, `destination "${name}"`);
-    sink = type.create(settings, { name, categories: config.categories, logger: cliLogger(), env: process.env });
+    sink = createSink(registry, config, { logger: cliLogger(), env: process.env });
   } catch (err) {
     fail(`cannot be created: ${err instanceof Error ? err.message : String(err)}`);
     return;
@@ -193,9 +226,9 @@ async function testDestination(name: string, flags: { timeout: string }): Promis
   }
 }
 
-async function remove(name: string): Promise<void> {
+async function remove(registry: SinkRegistry, name: string): Promise<void> {
   try {
-    await withStore((store) => store.remove(name));
+    await withStore(registry, (store) => store.remove(name));
   } catch (err) {
     if (hasCode(err, 'DESTINATION_UNKNOWN')) {
       process.stderr.write(`insight-logs: ${err.message}\n`);
@@ -207,10 +240,10 @@ async function remove(name: string): Promise<void> {
   process.stdout.write(`destination "${name}" removed; forwarders stop sending to it (its data and remote resources are left as they are)\n`);
 }
 
-async function apply(flags: { file: string; prune?: boolean }): Promise<void> {
+async function apply(registry: SinkRegistry, flags: { file: string; prune?: boolean }): Promise<void> {
   // Every definition is validated first: nothing is written if any is wrong.
-  const wanted = await loadDestinationsFile(flags.file);
-  const summary = await withStore(async (store) => {
+  const wanted = await loadDestinationsFile(flags.file, registry);
+  const summary = await withStore(registry, async (store) => {
     const current = new Map((await store.list()).map((d) => [d.name, d]));
     const changed = wanted.filter((d) => !current.has(d.name) || !sameDestination(current.get(d.name)!, d));
     await store.apply(changed);
@@ -229,35 +262,37 @@ async function apply(flags: { file: string; prune?: boolean }): Promise<void> {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-export function register(program: Command): void {
+/** Registers `destinations …`; `registry` decides the types `add` offers and accepts. */
+export function register(program: Command, registry: SinkRegistry = defaultSinkRegistry()): void {
+  const settingFlags = typeFlags(registry);
   const destinations = program.command('destinations').description('add, list, test, remove or declare the destinations records are forwarded to')
     .addHelpText('after', `
 Examples:
   $ insight-logs destinations add local --type dir --path ./insight-logs-out
   $ insight-logs destinations list
   $ insight-logs destinations test local`);
-  destinations
+  const addCommand = destinations
     .command('add <name>')
     .description('add a destination (running forwarders start it without a restart)')
-    .requiredOption('--type <type>', 'blob | eventhubs | kafka | loganalytics | dir')
-    .option('--categories <list>', 'audit, operational or both (default both)')
-    .option('--path <dir>', 'dir: the folder to write to')
-    .option('--connection-string-env <VAR>', 'name of the environment variable holding the connection string (never the secret itself)')
-    .option('--account-url <url>', 'blob: account URL for Azure AD sign-in instead of a connection string')
-    .option('--fully-qualified-namespace <host>', 'eventhubs: namespace host for Azure AD sign-in')
-    .option('--brokers <list>', 'kafka: target brokers host:port,…')
+    .requiredOption('--type <type>', registry.names().join(' | '))
+    .option('--categories <list>', 'audit, operational or both (default both)');
+  for (const { option } of settingFlags) addCommand.addOption(option);
+  addCommand
     .option('--set <key=value>', 'any other setting of the type (repeatable; dots nest: topics.audit=mirror-audit)', collect, [])
     .option('--replace', 'replace an existing destination of that name')
     .addHelpText('after', `
+Destination types (settings: docs/sinks/<type>.md):
+${typesHelp(registry)}
+
 Examples:
   $ insight-logs destinations add archive --type blob --connection-string-env AZURE_STORAGE_CONNECTION_STRING
   $ insight-logs destinations add local --type dir --path ./insight-logs-out --categories audit
   $ insight-logs destinations add mirror --type kafka --brokers 127.0.0.1:9092 --set topics.audit=mirror-audit`)
-    .action(add);
+    .action((name: string, flags: AddFlags) => add(registry, settingFlags, name, flags));
   destinations
     .command('list')
     .description('list destinations (settings hold variable names, never secrets)')
-    .option('--output <format>', 'table or json (json: the definitions only)', 'table')
+    .addOption(outputOption(['table', 'json'], 'table or json (json: the definitions only)'))
     .option('--metrics-url <url>', 'a running forwarder\'s /metrics, for the last delivery time (e.g. http://127.0.0.1:9464/metrics)')
     .addHelpText('after', `
 The table shows each destination's consumer group (insight-logs-forwarder.<name>) state, its
@@ -267,7 +302,7 @@ Examples:
   $ insight-logs destinations list
   $ insight-logs destinations list --metrics-url http://127.0.0.1:9464/metrics
   $ insight-logs destinations list --output json`)
-    .action(list);
+    .action((flags: { output: 'table' | 'json'; metricsUrl?: string }) => list(registry, flags));
   destinations
     .command('test <name>')
     .description('create the destination\'s sink and run its healthcheck; says what is wrong; exit 0 when usable, 1 when not')
@@ -278,14 +313,14 @@ Uses the same settings and environment variables a forwarder on this machine wou
 Examples:
   $ insight-logs destinations test archive
   $ AZURE_STORAGE_CONNECTION_STRING=… insight-logs destinations test archive --timeout 5s`)
-    .action(testDestination);
+    .action((name: string, flags: { timeout: string }) => testDestination(registry, name, flags));
   destinations
     .command('remove <name>')
     .description('stop forwarding to a destination (its data and remote resources are not deleted)')
     .addHelpText('after', `
 Examples:
   $ insight-logs destinations remove archive`)
-    .action(remove);
+    .action((name: string) => remove(registry, name));
   destinations
     .command('apply')
     .description('add or update every destination of a YAML or JSON file; nothing is written if any entry is invalid')
@@ -295,5 +330,5 @@ Examples:
 Examples:
   $ insight-logs destinations apply -f destinations.yaml
   $ insight-logs destinations apply -f destinations.json --prune`)
-    .action(apply);
+    .action((flags: { file: string; prune?: boolean }) => apply(registry, flags));
 }

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { InsightLogsError } from '../../errors.js';
+import type { FieldPath } from '../../events/fields.js';
 import { buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from '../../events/builders.js';
 import { OPERATION_TYPES, isOperationType } from '../../events/operation-types.js';
 import { topicNamesFromEnv } from '../../config/topic-names.js';
@@ -25,8 +26,8 @@ const DEFAULT_OPERATION: Record<string, string> = {
   DELETE: 'Segments.DeleteSegmentAsync',
 };
 
-/** Event field paths → the flag that sets them, so validation errors point at the flag. */
-const FLAG_OF: Record<string, string> = {
+/** Event field paths (src/events/fields.ts) → the flag that sets them, so validation errors point at the flag. */
+const FLAG_OF: Partial<Record<FieldPath, string>> = {
   time: '--time', resourceId: '--resource-id', operationName: '--operation', durationMs: '--duration-ms', uri: '--uri',
   callerIpAddress: '--caller-ip', 'properties.method': '--method', 'properties.tasksCount': '--tasks-count',
   'properties.submittedBy': '--submitted-by', 'properties.workflowType': '--workflow-type',
@@ -79,7 +80,7 @@ async function publishOne(event: InsightEvent, json: boolean): Promise<void> {
   const settings = cliKafkaSettings();
   const names = topicNamesFromEnv();
   const topics = { audit: names.audit, operational: names.operational };
-  const producer = new EventProducer({ kafka: settings, logger: cliLogger(), topics, lingerInMs: 0, deliveryTimeoutInMs: 10_000 });
+  const producer = new EventProducer({ kafka: settings, logger: cliLogger(), topics, lingerMs: 0, deliveryTimeoutMs: 10_000 });
   try {
     await withDeadline(producer.connect(), 15_000, settings, 'connecting');
     await producer.publish(event);

@@ -1,12 +1,11 @@
 /** `insight-logs status`: topics, end offsets, forwarder groups with lag, dead-letter count. */
 import type { Command } from 'commander';
 import { topicNamesFromEnv } from '../../config/topic-names.js';
-import { InsightLogsError } from '../../errors.js';
 import { collectStatus, formatStatus } from '../../ops/status.js';
+import { outputOption } from '../common.js';
 import { asKafkaUnavailable, cliKafka, cliKafkaSettings, cliLogger, withDeadline } from '../kafka-cli.js';
 
-async function status(flags: { output: string }): Promise<void> {
-  if (flags.output !== 'table' && flags.output !== 'json') throw new InsightLogsError('CONFIG_INVALID', `--output: use table or json, not "${flags.output}"`);
+async function status(flags: { output: 'table' | 'json' }): Promise<void> {
   const names = topicNamesFromEnv();
   const settings = cliKafkaSettings();
   const admin = cliKafka(settings, cliLogger()).admin();
@@ -25,7 +24,7 @@ export function register(program: Command): void {
   program
     .command('status')
     .description('topics and end offsets, forwarder consumer groups with their lag, and the dead-letter count')
-    .option('--output <format>', 'table or json', 'table')
+    .addOption(outputOption(['table', 'json'], 'table or json'))
     .addHelpText('after', `
 Lag is end offset minus the group's committed offset, summed over partitions; a group that
 never committed counts every retained record. Reads offsets only: never disturbs forwarders.

@@ -6,7 +6,7 @@ import { topicNamesFromEnv } from '../../config/topic-names.js';
 import { parseFilters } from '../../tail/filter.js';
 import { OUTPUT_FORMATS, useColor, type OutputFormat } from '../../tail/format.js';
 import { runTail } from '../../tail/tail.js';
-import { parseDuration, parsePositiveInt } from '../common.js';
+import { outputOption, parseDuration, parsePositiveInt } from '../common.js';
 import { asKafkaUnavailable, cliKafka, cliKafkaSettings, cliLogger } from '../kafka-cli.js';
 
 interface TailFlags {
@@ -14,7 +14,7 @@ interface TailFlags {
   fromBeginning: boolean;
   since?: string;
   filter: string[];
-  output: string;
+  output: OutputFormat;
   max?: string;
   groupId?: string;
   color: boolean;
@@ -44,9 +44,6 @@ function collect(value: string, previous: string[]): string[] {
 async function tail(flags: TailFlags): Promise<void> {
   const topics = topicsOf(flags.category);
   if (!topics) throw new InsightLogsError('CONFIG_INVALID', `--category: "${flags.category}" is not one of audit, operational, all`);
-  if (!(OUTPUT_FORMATS as readonly string[]).includes(flags.output)) {
-    throw new InsightLogsError('CONFIG_INVALID', `--output: "${flags.output}" is not one of ${OUTPUT_FORMATS.join(', ')}`);
-  }
   const filters = parseFilters(flags.filter);
   const sinceMs = flags.since === undefined ? undefined : parseSince(flags.since);
   const max = flags.max === undefined ? undefined : parsePositiveInt(flags.max, '--max');
@@ -70,13 +67,13 @@ async function tail(flags: TailFlags): Promise<void> {
       fromBeginning: flags.fromBeginning,
       ...(sinceMs === undefined ? {} : { sinceMs }),
       filters,
-      format: flags.output as OutputFormat,
+      format: flags.output,
       color: useColor(Boolean(process.stdout.isTTY), process.env, flags.color),
       ...(max === undefined ? {} : { max }),
       ...(flags.groupId ? { groupId: flags.groupId } : {}),
       write: (line) => { if (!stop.signal.aborted) process.stdout.write(line + '\n'); },
       warn: (line) => process.stderr.write(line + '\n'),
-      signal: stop.signal,
+      abortSignal: stop.signal,
       logger,
     });
     if (result.undecodable > 0) process.stderr.write(`tail: ${result.undecodable} message(s) could not be decoded (see warnings above)\n`);
@@ -97,7 +94,7 @@ export function register(program: Command): void {
     .option('--from-beginning', 'start at the oldest retained message instead of new ones', false)
     .option('--since <time>', 'start at messages written since a duration ago (15m, 2h) or an ISO time')
     .option('--filter <field=glob>', 'only records whose field matches (repeatable, AND; field!=glob negates)', collect, [])
-    .option('--output <format>', 'pretty (one line per event) or json (one record per line, for jq)', 'pretty')
+    .addOption(outputOption(OUTPUT_FORMATS, 'pretty (one line per event) or json (one record per line, for jq)'))
     .option('--max <n>', 'exit after printing n records')
     .option('--no-color', 'no colours (also: NO_COLOR=1); colours are used only on a terminal')
     .option('--group-id <id>', 'consumer group to use (default a random insight-logs-tail-…; offsets are never committed)')

@@ -8,9 +8,10 @@ import path from 'node:path';
 import { InsightLogsError } from '../../errors.js';
 import type { Logger } from '../../logging.js';
 import { KeyedQueue } from '../keyed-queue.js';
+import { mapInWorkerPool } from '../worker-pool.js';
 import type { HealthResult, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
 import { parseDirSettings, type DirSinkSettings } from './config.js';
-import { buildFileAppends } from './request-builder.js';
+import { buildFileAppends, type FileAppend } from './request-builder.js';
 import { appendDurably, probeWritable } from './service.js';
 
 const FILE_CONCURRENCY = 8;
@@ -38,26 +39,23 @@ export class DirSink implements Sink {
     if (this.closed) throw new Error('dir sink: send after close');
     const { appends, rejected } = buildFileAppends(this.root, batch);
     for (const r of rejected) this.logger.warn({ code: r.code, reason: r.reason }, 'record rejected: unsafe path part');
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < appends.length) {
-        const { file, body } = appends[next++]!;
-        const { repairedTornLine } = await this.appendsPerFile.run(file, () => appendDurably(file, body, !this.checkedFiles.has(file)));
-        if (repairedTornLine) this.logger.warn({ file }, 'file ended in a partial line (earlier crash); started the new lines on a fresh line');
-        if (this.checkedFiles.size >= MAX_CHECKED_FILES) this.checkedFiles.clear();
-        this.checkedFiles.add(file);
-      }
-    };
-    const results = await Promise.allSettled(Array.from({ length: Math.min(FILE_CONCURRENCY, appends.length) }, worker));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) {
-      const error = failure.reason as NodeJS.ErrnoException;
+    try {
+      await mapInWorkerPool(appends, FILE_CONCURRENCY, (append) => this.appendToFile(append));
+    } catch (failure) {
+      const error = failure as NodeJS.ErrnoException;
       if (!FS_CODES.has(error?.code ?? '')) throw error;
       const message = `cannot write under ${this.root} (${error.code}: ${error.message})`;
       this.logger.warn({ code: error.code }, message);
       return { status: 'retryable', error: new InsightLogsError('SINK_UNAVAILABLE', message, { cause: error, retryable: true }) };
     }
     return rejected.length > 0 ? { status: 'delivered', rejected } : { status: 'delivered' };
+  }
+
+  private async appendToFile({ file, body }: FileAppend): Promise<void> {
+    const { repairedTornLine } = await this.appendsPerFile.run(file, () => appendDurably(file, body, !this.checkedFiles.has(file)));
+    if (repairedTornLine) this.logger.warn({ file }, 'file ended in a partial line (earlier crash); started the new lines on a fresh line');
+    if (this.checkedFiles.size >= MAX_CHECKED_FILES) this.checkedFiles.clear();
+    this.checkedFiles.add(file);
   }
 
   async healthcheck(): Promise<HealthResult> {
@@ -76,8 +74,13 @@ export class DirSink implements Sink {
   }
 }
 
+export type { DirSinkSettings } from './config.js';
+
 export const dirSinkType: SinkType<DirSinkSettings> = {
   type: 'dir',
+  title: 'a local folder',
+  description: 'the blob layout under a local folder (demos, debugging)',
+  addFlags: [{ flag: '--path <dir>', key: 'path', help: 'the folder to write to' }],
   parseSettings: parseDirSettings,
   create: (settings, context) => new DirSink(settings, context),
 };

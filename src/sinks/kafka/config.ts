@@ -3,7 +3,7 @@
  * every error naming its path such as `destinations[2].sasl.passwordEnv`. Credentials are
  * referenced by environment variable name only; the password itself is never stored here.
  */
-import { configError, isPlainObject, perCategoryNames, type PerCategoryNamesRule } from '../../config/settings.js';
+import { assertKnownKeys, configError, envVarName, isPlainObject, optionalBoolean, perCategoryNames, type PerCategoryNamesRule } from '../../config/settings.js';
 import { assertSecureEnough, parseBrokers } from '../../kafka/client.js';
 import { topicFor, type CategoryName } from '../../events/routing.js';
 
@@ -25,8 +25,8 @@ export interface KafkaSinkSettings {
   readonly transactionalIdPrefix: string;
 }
 
-const KEYS = new Set(['brokers', 'topics', 'ssl', 'sslRejectUnauthorized', 'sasl', 'allowInsecure', 'compression', 'exactlyOnce', 'transactionalIdPrefix']);
-const SASL_KEYS = new Set(['mechanism', 'username', 'passwordEnv']);
+const KEYS = ['brokers', 'topics', 'ssl', 'sslRejectUnauthorized', 'sasl', 'allowInsecure', 'compression', 'exactlyOnce', 'transactionalIdPrefix'];
+const SASL_KEYS = ['mechanism', 'username', 'passwordEnv'];
 const MECHANISMS: readonly SaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512'];
 /** Kafka's own rule for topic names. */
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
@@ -38,23 +38,7 @@ const TOPICS: PerCategoryNamesRule = {
 };
 /** Transactional ids end up in logs and ACLs: keep them to a plain charset. */
 const ID_PREFIX = /^[A-Za-z0-9._-]{1,100}$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-
-function rejectUnknownKeys(raw: Record<string, unknown>, allowed: Set<string>, path: string): void {
-  for (const key of Object.keys(raw)) {
-    if (!allowed.has(key)) throw configError(`${path}.${key}`, `unknown setting; allowed: ${[...allowed].join(', ')}`);
-  }
-}
-
-function optionalBool(raw: Record<string, unknown>, key: string, path: string, fallback: boolean): boolean {
-  const value = raw[key];
-  if (value === undefined) return fallback;
-  // "true"/"false" arrive as strings from CLI flags such as `--set exactlyOnce=true`.
-  if (value === 'true' || value === 'false') return value === 'true';
-  if (typeof value !== 'boolean') throw configError(`${path}.${key}`, `expected true or false, got ${JSON.stringify(value)}`);
-  return value;
-}
 
 function parseBrokerList(value: unknown, path: string): string[] {
   if (typeof value === 'string') return parseBrokers(value, path);
@@ -70,20 +54,17 @@ function parseSasl(value: unknown, path: string): KafkaSinkSettings['sasl'] {
   if (value === undefined) return undefined;
   if (!isPlainObject(value)) throw configError(path, 'expected { mechanism, username, passwordEnv }');
   if ('password' in value) throw configError(`${path}.password`, 'set passwordEnv to the NAME of an environment variable holding the password, not the secret');
-  rejectUnknownKeys(value, SASL_KEYS, path);
+  assertKnownKeys(value, SASL_KEYS, path);
   const { mechanism, username, passwordEnv } = value;
   if (typeof mechanism !== 'string' || !MECHANISMS.includes(mechanism.toLowerCase() as SaslMechanism)) {
     throw configError(`${path}.mechanism`, `use one of ${MECHANISMS.join(', ')}`);
   }
   if (typeof username !== 'string' || username === '') throw configError(`${path}.username`, 'required');
-  if (typeof passwordEnv !== 'string' || !ENV_NAME.test(passwordEnv)) {
-    throw configError(`${path}.passwordEnv`, 'set the name of an environment variable (e.g. MIRROR_KAFKA_SECRET), not the secret');
-  }
-  return Object.freeze({ mechanism: mechanism.toLowerCase() as SaslMechanism, username, passwordEnv });
+  return Object.freeze({ mechanism: mechanism.toLowerCase() as SaslMechanism, username, passwordEnv: envVarName(passwordEnv, `${path}.passwordEnv`, 'MIRROR_KAFKA_SECRET') });
 }
 
 export function parseKafkaSinkSettings(raw: Record<string, unknown>, path: string): KafkaSinkSettings {
-  rejectUnknownKeys(raw, KEYS, path);
+  assertKnownKeys(raw, KEYS, path);
   if (raw.brokers === undefined) throw configError(`${path}.brokers`, 'required: the target cluster, e.g. [127.0.0.1:9092]');
   const compression = raw.compression ?? 'none';
   if (compression !== 'none' && compression !== 'gzip') throw configError(`${path}.compression`, 'use none or gzip (the codecs built into kafkajs)');
@@ -95,12 +76,12 @@ export function parseKafkaSinkSettings(raw: Record<string, unknown>, path: strin
   const settings: KafkaSinkSettings = {
     brokers: Object.freeze(parseBrokerList(raw.brokers, `${path}.brokers`)),
     topics: Object.freeze(perCategoryNames(raw.topics, `${path}.topics`, TOPICS)),
-    ssl: optionalBool(raw, 'ssl', path, false),
-    sslRejectUnauthorized: optionalBool(raw, 'sslRejectUnauthorized', path, true),
+    ssl: optionalBoolean(raw.ssl, `${path}.ssl`) ?? false,
+    sslRejectUnauthorized: optionalBoolean(raw.sslRejectUnauthorized, `${path}.sslRejectUnauthorized`) ?? true,
     ...(sasl ? { sasl } : {}),
-    allowInsecure: optionalBool(raw, 'allowInsecure', path, false),
+    allowInsecure: optionalBoolean(raw.allowInsecure, `${path}.allowInsecure`) ?? false,
     compression,
-    exactlyOnce: optionalBool(raw, 'exactlyOnce', path, false),
+    exactlyOnce: optionalBoolean(raw.exactlyOnce, `${path}.exactlyOnce`) ?? false,
     transactionalIdPrefix: prefix,
   };
   assertSecureEnough(settings, { sslRejectUnauthorized: `${path}.sslRejectUnauthorized`, saslMechanism: `${path}.sasl.mechanism`, allow: 'set allowInsecure: true' });

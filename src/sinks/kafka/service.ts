@@ -2,7 +2,7 @@
  * The only file of this sink that talks to kafkajs: an idempotent producer for plain sends,
  * one transactional producer per transactional id for exactly-once mode, and an admin
  * client for committed offsets and health. kafkajs's own retries are kept short: the
- * forwarder owns retrying (with backoff and a deadline).
+ * forwarder owns retrying (with backoff, until delivered or dead-lettered).
  */
 import { CompressionTypes, type Admin, type Kafka, type Producer, type Transaction } from 'kafkajs';
 import { createKafka, type KafkaSettings } from '../../kafka/client.js';
@@ -15,7 +15,7 @@ export interface KafkaServiceOptions {
   compression: Compression;
   logger: Logger;
   /** The broker aborts a transaction left open longer than this (e.g. by a killed process). */
-  transactionTimeoutInMs?: number;
+  transactionTimeoutMs?: number;
 }
 
 export interface OffsetsForGroup {
@@ -86,24 +86,23 @@ export class KafkaService {
   /**
    * Makes sure a transactional producer exists and is initialised (InitProducerId: fences
    * any older producer with this id and waits until its open transaction is aborted or
-   * completed). True when it was created by this call.
+   * completed).
    */
-  async ensureTransactionalProducer(transactionalId: string): Promise<boolean> {
+  async ensureTransactionalProducer(transactionalId: string): Promise<void> {
     if (this.transactional.has(transactionalId)) {
       await this.transactional.get(transactionalId);
-      return false;
+      return;
     }
     const producer = this.kafka.producer({
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
-      transactionTimeout: this.options.transactionTimeoutInMs ?? 60_000,
+      transactionTimeout: this.options.transactionTimeoutMs ?? 60_000,
       retry: SHORT_RETRY,
     });
     const connected = this.connectOnce(producer, () => { this.transactional.delete(transactionalId); });
     this.transactional.set(transactionalId, connected);
     await this.track(connected);
-    return true;
   }
 
   /** Runs `body` in one transaction: commit when it resolves, abort (and rethrow) when it throws. */

@@ -31,8 +31,8 @@ function connectionSettings(settings: KafkaSinkSettings, context: SinkContext): 
     ssl: settings.ssl,
     sslRejectUnauthorized: settings.sslRejectUnauthorized,
     allowInsecure: settings.allowInsecure,
-    connectionTimeoutInMs: 3000,
-    requestTimeoutInMs: 30_000,
+    connectionTimeoutMs: 3000,
+    requestTimeoutMs: 30_000,
     ...(sasl ? { sasl } : {}),
   };
 }
@@ -222,8 +222,13 @@ function offsetsByGroup(offsets: readonly OffsetCommit[]): Map<string, { partiti
   return byGroup;
 }
 
+export type { KafkaSinkSettings } from './config.js';
+
 export const kafkaSinkType: SinkType<KafkaSinkSettings> = {
   type: 'kafka',
+  title: 'Kafka',
+  description: 'another Kafka cluster (idempotent, or exactly-once)',
+  addFlags: [{ flag: '--brokers <list>', key: 'brokers', help: 'target brokers host:port,…' }],
   parseSettings: parseKafkaSinkSettings,
   create: (settings, context) => new KafkaSink(settings, context),
 };

@@ -1,5 +1,5 @@
 /** Settings of the in-memory sink (tests and demos): which store, and injected trouble. */
-import { assertKnownKeys, optionalNonNegativeInt, optionalPositiveInt, optionalString } from '../../config/settings.js';
+import { assertKnownKeys, optionalInteger, optionalString } from '../../config/settings.js';
 
 export interface MemorySettings {
   /** Name of the in-process store records land in (default: the destination name). */
@@ -21,13 +21,13 @@ export function parseMemorySettings(raw: Record<string, unknown>, path: string):
   const out: MemorySettings = {};
   const store = optionalString(raw.store, `${path}.store`);
   if (store !== undefined) out.store = store;
-  const retryableTimes = optionalNonNegativeInt(raw.retryableTimes, `${path}.retryableTimes`);
+  const retryableTimes = optionalInteger(raw.retryableTimes, `${path}.retryableTimes`, { min: 0 });
   if (retryableTimes !== undefined) out.retryableTimes = retryableTimes;
-  const retryAfterMs = optionalNonNegativeInt(raw.retryAfterMs, `${path}.retryAfterMs`);
+  const retryAfterMs = optionalInteger(raw.retryAfterMs, `${path}.retryAfterMs`, { min: 0 });
   if (retryAfterMs !== undefined) out.retryAfterMs = retryAfterMs;
-  const delayMs = optionalNonNegativeInt(raw.delayMs, `${path}.delayMs`);
+  const delayMs = optionalInteger(raw.delayMs, `${path}.delayMs`, { min: 0 });
   if (delayMs !== undefined) out.delayMs = delayMs;
-  const maxRecordBytes = optionalPositiveInt(raw.maxRecordBytes, `${path}.maxRecordBytes`);
+  const maxRecordBytes = optionalInteger(raw.maxRecordBytes, `${path}.maxRecordBytes`, { min: 1 });
   if (maxRecordBytes !== undefined) out.maxRecordBytes = maxRecordBytes;
   return out;
 }

@@ -3,7 +3,7 @@
  * testable without a remote, and can act flaky (`retryableTimes`) or slow (`delayMs`).
  */
 import { InsightLogsError } from '../../errors.js';
-import { sleep } from '../retry.js';
+import { sleep } from '../../util/time.js';
 import type { RejectedRecord, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
 import { parseMemorySettings, type MemorySettings } from './config.js';
 import { memoryStore } from './store.js';
@@ -56,6 +56,8 @@ export class MemorySink implements Sink {
 
 export const memorySinkType: SinkType<MemorySettings> = {
   type: 'memory',
+  title: 'process memory (tests only)',
+  description: 'records kept in this process, lost with it (tests only)',
   parseSettings: parseMemorySettings,
   create: (settings, context) => new MemorySink(settings, context),
 };

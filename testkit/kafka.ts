@@ -1,0 +1,137 @@
+/** Small kafkajs conveniences for integration tests and the bench. */
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, type Admin, type IHeaders } from 'kafkajs';
+import { defaultSchemaRegistry } from '../src/codec/schema-registry.js';
+import { kindOf, type InsightEvent } from '../src/events/types.js';
+
+/** A name no other test run uses: `<prefix>-<time>-<random>`. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+export function kafkaClient(brokers: string[], clientId = uniqueName('it')): Kafka {
+  return new Kafka({ brokers, clientId, logLevel: logLevel.NOTHING });
+}
+
+/** Runs `work` with a connected admin client and disconnects it afterwards. */
+export async function withAdmin<T>(brokers: string[], work: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafkaClient(brokers).admin();
+  await admin.connect();
+  try {
+    return await work(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function createTopics(brokers: string[], names: string[], partitions = 3): Promise<void> {
+  await withAdmin(brokers, (admin) => admin.createTopics({
+    waitForLeaders: true,
+    topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+  }));
+}
+
+export async function deleteTopics(brokers: string[], names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  await withAdmin(brokers, async (admin) => {
+    const existing = new Set(await admin.listTopics());
+    const topics = names.filter((n) => existing.has(n));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
+  });
+}
+
+export interface ReadMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: IHeaders;
+}
+
+export interface ReadAllOptions {
+  /** Give up after this long (default 30 s): rejects with what was read so far in the message. */
+  timeoutMs?: number;
+  /** Wait until at least this many messages arrived (default: the end offsets at call time). */
+  minMessages?: number;
+}
+
+/**
+ * Every message of `topic` from the beginning up to its end offsets at call time (and at least
+ * `minMessages`), sorted by partition then offset. Uses a throwaway consumer group.
+ */
+export async function readAll(brokers: string[], topic: string, options: ReadAllOptions = {}): Promise<ReadMessage[]> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const kafka = kafkaClient(brokers);
+  const offsets = await withAdmin(brokers, (admin) => admin.fetchTopicOffsets(topic));
+  const ends = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  const messages: ReadMessage[] = [];
+  const next = new Map<number, bigint>();
+  const min = options.minMessages ?? 0;
+  const done = () =>
+    messages.length >= min && [...ends].every(([p, high]) => high === 0n || (next.get(p) ?? 0n) >= high);
+  if (done()) return messages;
+
+  const consumer = kafka.consumer({ groupId: uniqueName('readall'), maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`readAll(${topic}): timed out after ${timeoutMs} ms with ${messages.length} message(s)`));
+      }, timeoutMs);
+      consumer
+        .run({
+          autoCommit: false,
+          eachMessage: async ({ topic: t, partition, message }) => {
+            messages.push({
+              topic: t,
+              partition,
+              offset: message.offset,
+              timestamp: message.timestamp,
+              key: message.key,
+              value: message.value,
+              headers: message.headers ?? {},
+            });
+            next.set(partition, BigInt(message.offset) + 1n);
+            if (done()) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch((err: unknown) => {
+          clearTimeout(timer);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages.sort((a, b) =>
+    a.partition !== b.partition ? a.partition - b.partition : Number(BigInt(a.offset) - BigInt(b.offset)),
+  );
+}
+
+/**
+ * The message a producer writes for an event (Avro single-object value, key = resourceId),
+ * built without the producer's validation so tests can also put hostile events on a topic.
+ */
+export function encodedMessage(event: InsightEvent): { key: string; value: Buffer; headers: Record<string, string> } {
+  const kind = kindOf(event);
+  return { key: event.resourceId, value: defaultSchemaRegistry().encode(kind, event), headers: { kind } };
+}
+
+/** Writes events to a topic as raw encoded messages (acks all), `batchSize` per request. */
+export async function publishEvents(brokers: string[], topic: string, events: InsightEvent[], batchSize = 1000): Promise<void> {
+  const producer = kafkaClient(brokers).producer();
+  await producer.connect();
+  try {
+    for (let i = 0; i < events.length; i += batchSize) {
+      await producer.send({ topic, acks: -1, messages: events.slice(i, i + batchSize).map(encodedMessage) });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
