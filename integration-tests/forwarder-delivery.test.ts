@@ -199,8 +199,11 @@ describe('forwarder (memory destinations, real Kafka)', { timeout: 240_000 }, ()
 
   test('a flaky destination: nothing is committed until the chunk is delivered, then everything arrives', async () => {
     const name = dest('flaky');
-    // Three refusals, each asking for 1.5 s: at least 4.5 s of nothing stored, nothing committed.
-    await store.apply([parseDestination({ name, type: 'memory', categories: ['audit'], retryableTimes: 3, retryAfterMs: 1500 }, 'd')]);
+    // Nine refusals, each asking for 1.5 s. The 3 partitions are sent concurrently, so a round
+    // of refusals uses up to 3 of them: at least three rounds (4.5 s) of nothing stored and
+    // nothing committed, whatever the split of records over partitions. (With 3 refusals, one
+    // round could use them all and commits came 1.5 s after the first send: a race with the check.)
+    await store.apply([parseDestination({ name, type: 'memory', categories: ['audit'], retryableTimes: 9, retryAfterMs: 1500 }, 'd')]);
     await forwarder.waitUntilReady(60_000);
     const before = await endTotal(env.brokers, [env.topics.audit]);
     const published = await publishMix(env, 10);
