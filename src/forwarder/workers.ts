@@ -35,6 +35,11 @@ export function isForwarderWorker(): boolean {
   return cluster.isWorker && process.env[WORKER_INDEX_ENV] !== undefined;
 }
 
+/** This worker's index (0-based), for its log lines; undefined outside a worker. */
+export function forwarderWorkerIndex(): number | undefined {
+  return isForwarderWorker() ? Number(process.env[WORKER_INDEX_ENV]) : undefined;
+}
+
 type FromWorker =
   | { kind: 'insight-logs:started'; destinations: number }
   | { kind: 'insight-logs:health'; requestId: number; report: HealthReport };
@@ -46,6 +51,9 @@ type ToWorker = { kind: 'insight-logs:health?'; requestId: number };
  */
 export function serveWorkerChannel(options: { registry: Registry; health: () => HealthReport }): { started(destinations: number): void } {
   AggregatorRegistry.setRegistries([options.registry]);
+  // prom-client installs the worker's answer to the primary's metrics requests in the
+  // AggregatorRegistry constructor (not in setRegistries): construct one for that.
+  new AggregatorRegistry();
   process.on('message', (message: ToWorker) => {
     if (message?.kind !== 'insight-logs:health?') return;
     process.send?.({ kind: 'insight-logs:health', requestId: message.requestId, report: options.health() } satisfies FromWorker);
@@ -99,6 +107,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<ForwarderPr
     worker.on('message', (message: FromWorker) => {
       if (message?.kind !== 'insight-logs:started') return;
       startedWorkers.add(index);
+      log.info({ worker: index, pid: worker.process.pid }, 'forwarder worker started');
       if (!everyoneStarted && startedWorkers.size === options.workers) {
         everyoneStarted = true;
         resolveStarted({ destinations: message.destinations });

@@ -12,7 +12,7 @@ import { Forwarder } from '../../forwarder/forwarder.js';
 import { groupSessionFromEnv } from '../../forwarder/group-session.js';
 import { createKafka, kafkaSettingsFromEnv } from '../../kafka/client.js';
 import { createLogger, type Logger } from '../../logging.js';
-import { WORKERS_ENV, defaultWorkerCount, isForwarderWorker, serveWorkerChannel, startPrimary } from '../../forwarder/workers.js';
+import { WORKERS_ENV, defaultWorkerCount, forwarderWorkerIndex, isForwarderWorker, serveWorkerChannel, startPrimary } from '../../forwarder/workers.js';
 import { parseDuration } from '../common.js';
 import { asKafkaUnavailable, withDeadline } from '../kafka-cli.js';
 
@@ -48,8 +48,8 @@ async function forward(flags: ForwardFlags): Promise<void> {
   const settings = kafkaSettingsFromEnv();
   const names = topicNamesFromEnv();
   groupSessionFromEnv(); // a bad value fails here, before any worker starts
-  const logger = createLogger();
   const worker = isForwarderWorker();
+  const logger = worker ? createLogger().child({ worker: forwarderWorkerIndex() }) : createLogger();
   // The file is validated completely before anything connects, and applied once (by the
   // primary, not again by each worker).
   const fromFile = flags.destinationsFile && !worker ? await loadDestinationsFile(flags.destinationsFile) : undefined;
