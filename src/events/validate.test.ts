@@ -130,3 +130,17 @@ describe('hostile resourceIds are rejected', () => {
     });
   }
 });
+
+describe('UTC timestamps (events/utc-time.ts, shared with the blob layout)', () => {
+  test('calendar rules without a Date round trip: leap years, month lengths, hour bounds', () => {
+    assert.ok(isUtcTimestamp('2024-02-29T23:59:59Z'), 'leap day');
+    assert.ok(isUtcTimestamp('2000-02-29T00:00:00Z'), 'leap day of a year divisible by 400');
+    assert.ok(!isUtcTimestamp('1900-02-29T00:00:00Z'), 'no leap day in a year divisible by 100');
+    assert.ok(!isUtcTimestamp('2023-02-29T00:00:00Z'));
+    assert.ok(!isUtcTimestamp('2024-04-31T00:00:00Z'));
+    assert.ok(isUtcTimestamp('2024-12-31T00:00:00-00:00'));
+    for (const bad of ['2024-00-10T00:00:00Z', '2024-01-00T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T00:60:00Z', '2024-01-01T00:00:60Z', '2024-01-01T00:00:00+0000', '2024-01-01T00:00:00z', '2024-01-01T00:00Z', 42, null]) {
+      assert.ok(!isUtcTimestamp(bad), String(bad));
+    }
+  });
+});

@@ -6,6 +6,9 @@
 import { InsightLogsError } from '../errors.js';
 import { isOperationType, parseWorkflowOperationName } from './operation-types.js';
 import { categoryFor } from './routing.js';
+import { isUtcTimestamp } from './utc-time.js';
+
+export { isUtcTimestamp };
 import {
   API_RESULT_TYPES, LEVELS, OPERATION_STATUSES, WORKFLOW_RESULT_TYPES, WORKFLOW_STATUSES,
   WORKFLOW_SUBMISSION_KINDS, WORKFLOW_TYPES, kindOf,
@@ -13,9 +16,6 @@ import {
 } from './types.js';
 
 export interface Problem { path: string; message: string }
-
-/** ISO 8601 in UTC (`Z` or a zero offset), up to 7 fractional digits. */
-const UTC_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,7})?(Z|[+-]00:00)$/;
 
 export const MAX_RESOURCE_ID_LENGTH = 512;
 /**
@@ -25,15 +25,6 @@ export const MAX_RESOURCE_ID_LENGTH = 512;
  */
 const RESOURCE_ID =
   /^\/SUBSCRIPTIONS\/[A-Z0-9-]{1,64}\/RESOURCEGROUPS\/[A-Z0-9_()-](?:[A-Z0-9_().-]{0,88}[A-Z0-9_()-])?\/PROVIDERS\/MICROSOFT\.D365CUSTOMERINSIGHTS\/INSTANCES\/[A-Z0-9_-]{1,64}$/i;
-
-export function isUtcTimestamp(value: string): boolean {
-  const m = UTC_TIME.exec(value);
-  if (!m) return false;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
-  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === mo! - 1 && date.getUTCDate() === d &&
-    date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;
-}
 
 export function resourceIdProblem(resourceId: unknown): string | undefined {
   if (typeof resourceId !== 'string' || resourceId.length === 0) return 'is required';

@@ -4,7 +4,7 @@
  * limit can never be stored and is rejected as RECORD_TOO_LARGE.
  */
 import type { RejectedRecord, SinkRecord } from '../sink.js';
-import { lineOf } from '../layout/lines.js';
+import { linesOf } from '../layout/lines.js';
 
 export interface AppendBlockBody {
   body: Buffer;
@@ -19,26 +19,24 @@ export interface PackedBlocks {
 export function packBlocks(records: readonly SinkRecord[], maxBlockBytes: number): PackedBlocks {
   const blocks: AppendBlockBody[] = [];
   const tooLarge: RejectedRecord[] = [];
-  let parts: Buffer[] = [];
   let current: SinkRecord[] = [];
   let size = 0;
   const flush = (): void => {
     if (current.length === 0) return;
-    blocks.push({ body: Buffer.concat(parts, size), records: current });
-    parts = [];
+    blocks.push({ body: linesOf(current), records: current });
     current = [];
     size = 0;
   };
   for (const record of records) {
-    const line = Buffer.from(lineOf(record), 'utf8');
-    if (line.length > maxBlockBytes) {
-      tooLarge.push({ record, code: 'RECORD_TOO_LARGE', reason: `the record is ${line.length} bytes as a JSON line; an append block holds at most ${maxBlockBytes} bytes` });
+    // Sizes are counted, and the block's bytes made once per block: no buffer per line.
+    const lineBytes = Buffer.byteLength(record.json, 'utf8') + 1;
+    if (lineBytes > maxBlockBytes) {
+      tooLarge.push({ record, code: 'RECORD_TOO_LARGE', reason: `the record is ${lineBytes} bytes as a JSON line; an append block holds at most ${maxBlockBytes} bytes` });
       continue;
     }
-    if (size + line.length > maxBlockBytes) flush();
-    parts.push(line);
+    if (size + lineBytes > maxBlockBytes) flush();
     current.push(record);
-    size += line.length;
+    size += lineBytes;
   }
   flush();
   return { blocks, tooLarge };

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { topicFor } from '../../events/routing.js';
 import { InsightLogsError } from '../../errors.js';
-import { groupByFile } from '../layout/lines.js';
+import { groupByFile, linesOf } from '../layout/lines.js';
 import type { RejectedRecord, SinkRecord } from '../sink.js';
 
 export interface FileAppend {
@@ -35,7 +35,7 @@ export function buildFileAppends(root: string, batch: readonly SinkRecord[]): { 
       for (const record of group.records) rejected.push({ record, code: 'PATH_UNSAFE', reason: (error as Error).message });
       continue;
     }
-    appends.push({ file, body: Buffer.from(group.records.map((r) => `${r.json}\n`).join(''), 'utf8'), records: group.records });
+    appends.push({ file, body: linesOf(group.records), records: group.records });
   }
   return { appends, rejected };
 }

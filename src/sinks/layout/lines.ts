@@ -8,9 +8,11 @@ import { hasCode, InsightLogsError } from '../../errors.js';
 import type { RejectedRecord, SinkRecord } from '../sink.js';
 import { blobNameFor } from './path.js';
 
-/** One line of a blob: the record's JSON and a newline. */
-export function lineOf(record: SinkRecord): string {
-  return `${record.json}\n`;
+/** The JSON Lines of some records as one buffer (one join, not a string per line). */
+export function linesOf(records: readonly SinkRecord[]): Buffer {
+  const jsons = new Array<string>(records.length);
+  for (let i = 0; i < records.length; i++) jsons[i] = records[i]!.json;
+  return Buffer.from(jsons.join('\n') + '\n', 'utf8');
 }
 
 /** The records bound for one blob (or file), in batch order. */

@@ -10,12 +10,11 @@
 import { InsightLogsError } from '../../errors.js';
 import { topicFor, type CategoryName } from '../../events/routing.js';
 import type { Category } from '../../events/types.js';
+import { utcHourOf, type UtcHour } from '../../events/utc-time.js';
 
 export const MAX_RESOURCE_ID_PATH_LENGTH = 512;
 /** The only characters a resourceId may use in a path: ASCII letters, digits and `._()/-`. */
 const SAFE_CHARS = /^[A-Za-z0-9._()/-]+$/;
-/** `2024-05-01T13:45:12.1234567Z` or `…+00:00`: at most 7 fractional digits, a zero offset only. */
-const UTC_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?(?:Z|[+-]00:?00)$/i;
 
 /** Why a resourceId cannot be a path part, or undefined when it can. */
 export function resourceIdPathProblem(resourceId: unknown): string | undefined {
@@ -48,27 +47,11 @@ export function resourceIdSegments(resourceId: unknown): string[] {
   return (resourceId as string).toUpperCase().slice(1).split('/');
 }
 
-export interface HourUtc {
-  year: string;
-  month: string;
-  day: string;
-  hour: string;
-}
-
-/** The UTC hour of a record's `time`; throws PATH_UNSAFE when it is not a valid UTC timestamp. */
-export function hourOf(time: unknown): HourUtc {
-  const match = typeof time === 'string' ? UTC_TIME.exec(time) : null;
-  if (!match) throw new InsightLogsError('PATH_UNSAFE', 'time is not an ISO 8601 UTC timestamp (e.g. 2024-05-01T13:45:12.1234567Z)');
-  const [, year, month, day, hour, minute, second] = match as unknown as [string, string, string, string, string, string, string];
-  // Round-trip through Date to reject 2024-02-30 or 25:00, which a regex alone would accept.
-  const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)));
-  if (
-    date.getUTCFullYear() !== Number(year) || date.getUTCMonth() + 1 !== Number(month) || date.getUTCDate() !== Number(day) ||
-    date.getUTCHours() !== Number(hour) || date.getUTCMinutes() !== Number(minute) || date.getUTCSeconds() !== Number(second)
-  ) {
-    throw new InsightLogsError('PATH_UNSAFE', 'time is not a valid calendar date and time');
-  }
-  return { year, month, day, hour };
+/** The UTC hour of a record's `time` (the rule of events/utc-time.ts); throws PATH_UNSAFE when it is not a valid UTC timestamp. */
+export function hourOf(time: unknown): UtcHour {
+  const hour = utcHourOf(time);
+  if (!hour) throw new InsightLogsError('PATH_UNSAFE', 'time is not a valid ISO 8601 UTC timestamp (e.g. 2024-05-01T13:45:12.1234567Z)');
+  return hour;
 }
 
 /**
