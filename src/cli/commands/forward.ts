@@ -163,6 +163,7 @@ Destinations come from the destinations topic (see: insight-logs destinations); 
 without a restart. Kafka settings: KAFKA_BROKERS and the other KAFKA_* variables.
 Tuning (environment):
   INSIGHT_LOGS_SESSION_TIMEOUT_MS      10000 (6000-1800000): how long a dead forwarder holds its partitions
+  INSIGHT_LOGS_WORKERS                 one per core (1-64): forwarder processes (same as --workers)
   INSIGHT_LOGS_PARTITION_CONCURRENCY   3 (1-64): partitions delivered at once per destination
   INSIGHT_LOGS_COMMIT_INTERVAL_MS      1000 (0-60000): offset commits within a batch; 0 = after every chunk
 See docs/forwarder.md for the delivery guarantees, metrics and shutdown.
