@@ -6,6 +6,7 @@
  * process is started (back to two). Once (3 times with FAULTS_LONG=1). Pass: the group really
  * went 2 → 1 → 2 members, nothing missing (oracle), duplicates reported, SIGTERM exits 0 for both.
  */
+import { defaultWorkerCount } from '../../src/forwarder/workers.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -46,6 +47,12 @@ describe('fault: two forwarders, one killed, scaled back to two', { timeout: LON
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  /**
+   * Group members per `forward` process: it runs one worker per core by default, each a group
+   * member; a kill -9 of the process takes all of its workers with it (they exit when their
+   * primary's channel closes).
+   */
+  const WORKERS_PER_FORWARDER = Number(process.env.INSIGHT_LOGS_WORKERS || defaultWorkerCount());
   /** Waits until every destination's group is Stable with `members` members; resolves the time it took. */
   async function waitForMembers(members: number, timeoutMs: number, alive: ForwardProcess[]): Promise<number> {
     const start = Date.now();
@@ -67,7 +74,7 @@ describe('fault: two forwarders, one killed, scaled back to two', { timeout: LON
     let pair: [ForwardProcess, ForwardProcess] = [run.spawnForwarder(env), run.spawnForwarder(env)];
     const failovers: number[] = [];
     try {
-      await waitForMembers(2, 90_000, pair);
+      await waitForMembers(2 * WORKERS_PER_FORWARDER, 90_000, pair);
       for (let c = 1; c <= CYCLES; c++) {
         const [victim, survivor] = pair;
         await run.waitForProgress(names.dir, await run.committed(names.dir), 60_000, survivor);
@@ -75,13 +82,13 @@ describe('fault: two forwarders, one killed, scaled back to two', { timeout: LON
         const killed = Date.now();
         assert.equal((await victim.stop('SIGKILL')).signal, 'SIGKILL');
         // Failover: the dead member is dropped and the survivor owns every partition.
-        const failover = await waitForMembers(1, 90_000, [survivor]);
+        const failover = await waitForMembers(1 * WORKERS_PER_FORWARDER, 90_000, [survivor]);
         failovers.push(failover);
         const atFailover = await run.committed(names.dir);
         await run.waitForProgress(names.dir, atFailover, 60_000, survivor);
         console.log(`[rebalance] cycle ${c}/${CYCLES}: kill -9 → survivor alone in both groups after ${failover} ms (session timeout ${session}), committing again ${Date.now() - killed} ms after the kill`);
         const replacement = run.spawnForwarder(env);
-        const joined = await waitForMembers(2, 90_000, [survivor, replacement]);
+        const joined = await waitForMembers(2 * WORKERS_PER_FORWARDER, 90_000, [survivor, replacement]);
         console.log(`[rebalance] cycle ${c}/${CYCLES}: a new second forwarder joined both groups in ${joined} ms`);
         pair = [survivor, replacement];
         await sleep(3000);
