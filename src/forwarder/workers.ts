@@ -41,15 +41,16 @@ export function forwarderWorkerIndex(): number | undefined {
 }
 
 type FromWorker =
+  | { kind: 'insight-logs:loaded' }
   | { kind: 'insight-logs:started'; destinations: number }
   | { kind: 'insight-logs:health'; requestId: number; report: HealthReport };
-type ToWorker = { kind: 'insight-logs:health?'; requestId: number };
+type ToWorker = { kind: 'insight-logs:health?'; requestId: number } | { kind: 'insight-logs:go' };
 
 /**
  * Worker side: answers the primary's health questions and registers the metrics registry for
  * aggregation; `started` tells the primary that the forwarder is running.
  */
-export function serveWorkerChannel(options: { registry: Registry; health: () => HealthReport }): { started(destinations: number): void } {
+export function serveWorkerChannel(options: { registry: Registry; health: () => HealthReport }): { ready(): Promise<void>; started(destinations: number): void } {
   AggregatorRegistry.setRegistries([options.registry]);
   // prom-client installs the worker's answer to the primary's metrics requests in the
   // AggregatorRegistry constructor (not in setRegistries): construct one for that.
@@ -59,6 +60,19 @@ export function serveWorkerChannel(options: { registry: Registry; health: () => 
     process.send?.({ kind: 'insight-logs:health', requestId: message.requestId, report: options.health() } satisfies FromWorker);
   });
   return {
+    ready() {
+      // Wait for the primary's go: it comes when every worker has loaded, so they join the
+      // consumer groups together (one rebalance at start instead of one per late joiner).
+      return new Promise<void>((resolve) => {
+        const onGo = (message: ToWorker): void => {
+          if (message?.kind !== 'insight-logs:go') return;
+          process.off('message', onGo);
+          resolve();
+        };
+        process.on('message', onGo);
+        process.send?.({ kind: 'insight-logs:loaded' } satisfies FromWorker);
+      });
+    },
     started(destinations) {
       process.send?.({ kind: 'insight-logs:started', destinations } satisfies FromWorker);
     },
@@ -101,10 +115,22 @@ export async function startPrimary(options: PrimaryOptions): Promise<ForwarderPr
   started.catch(() => undefined);
   let everyoneStarted = false;
 
+  const loaded = new Set<number>();
+  let allLoaded = false;
   const fork = (index: number): void => {
     const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
     live.set(index, worker);
     worker.on('message', (message: FromWorker) => {
+      if (message?.kind === 'insight-logs:loaded') {
+        loaded.add(index);
+        // At start, all together; a replacement later goes at once.
+        if (allLoaded) worker.send({ kind: 'insight-logs:go' } satisfies ToWorker);
+        else if (loaded.size === options.workers) {
+          allLoaded = true;
+          for (const w of live.values()) w.send({ kind: 'insight-logs:go' } satisfies ToWorker);
+        }
+        return;
+      }
       if (message?.kind !== 'insight-logs:started') return;
       startedWorkers.add(index);
       log.info({ worker: index, pid: worker.process.pid }, 'forwarder worker started');

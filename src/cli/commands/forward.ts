@@ -134,6 +134,7 @@ async function runForwarder(options: { logger: Logger; metricsPort: number | und
       process.exitCode = 1;
     });
   }, options.worker);
+  await channel?.ready();
   try {
     await forwarder.start();
   } catch (err) {
