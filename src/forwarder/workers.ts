@@ -26,9 +26,14 @@ export const WORKERS_ENV = 'INSIGHT_LOGS_WORKERS';
 /** Set in a worker's environment: its index (0-based), for logs. */
 const WORKER_INDEX_ENV = 'INSIGHT_LOGS_WORKER_INDEX';
 
-/** How many forwarder processes `forward` runs when not told: one per core. */
-export function defaultWorkerCount(): number {
-  return Math.max(1, os.availableParallelism());
+/**
+ * How many forwarder processes `forward` runs when not told: one per core, but no more than
+ * the source topics have partitions (Kafka gives a partition to one group member, so a worker
+ * beyond that count would only hold memory). `partitions` undefined: not known, cores only.
+ */
+export function defaultWorkerCount(partitions?: number): number {
+  const cores = Math.max(1, os.availableParallelism());
+  return partitions === undefined ? cores : Math.max(1, Math.min(cores, partitions));
 }
 
 export function isForwarderWorker(): boolean {

@@ -10,7 +10,8 @@ import { DestinationStore } from '../../destinations/store.js';
 import { InsightLogsError } from '../../errors.js';
 import { Forwarder } from '../../forwarder/forwarder.js';
 import { groupSessionFromEnv } from '../../forwarder/group-session.js';
-import { createKafka, kafkaSettingsFromEnv } from '../../kafka/client.js';
+import { createKafka, kafkaSettingsFromEnv, type KafkaSettings } from '../../kafka/client.js';
+import { withTimeout } from '../../util/time.js';
 import { createLogger, type Logger } from '../../logging.js';
 import { WORKERS_ENV, defaultWorkerCount, forwarderWorkerIndex, isForwarderWorker, serveWorkerChannel, startPrimary } from '../../forwarder/workers.js';
 import { parseDuration } from '../common.js';
@@ -24,10 +25,10 @@ interface ForwardFlags {
   workers?: string;
 }
 
-/** --workers, else INSIGHT_LOGS_WORKERS, else one per core. */
-function parseWorkers(flag: string | undefined): number {
+/** --workers, else INSIGHT_LOGS_WORKERS, else undefined (the default is worked out later). */
+function parseWorkers(flag: string | undefined): number | undefined {
   const value = flag ?? process.env[WORKERS_ENV];
-  if (value === undefined || value === '') return defaultWorkerCount();
+  if (value === undefined || value === '') return undefined;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > 64) {
     throw new InsightLogsError('CONFIG_INVALID', `${flag !== undefined ? '--workers' : WORKERS_ENV}: "${value}" is not a worker count (1-64)`);
@@ -44,7 +45,7 @@ function parsePort(value: string): number {
 async function forward(flags: ForwardFlags): Promise<void> {
   const metricsPort = parsePort(flags.metricsPort);
   const stopTimeoutMs = parseDuration(flags.stopTimeout, '--stop-timeout');
-  const workers = parseWorkers(flags.workers);
+  let workers = parseWorkers(flags.workers);
   const settings = kafkaSettingsFromEnv();
   const names = topicNamesFromEnv();
   groupSessionFromEnv(); // a bad value fails here, before any worker starts
@@ -65,8 +66,33 @@ async function forward(flags: ForwardFlags): Promise<void> {
   }
 
   if (worker) return runForwarder({ logger, metricsPort: undefined, metricsHost: flags.metricsHost, stopTimeoutMs, worker: true });
+  workers ??= defaultWorkerCount(await sourcePartitions(settings, [names.audit, names.operational], logger));
   if (workers === 1) return runForwarder({ logger, metricsPort, metricsHost: flags.metricsHost, stopTimeoutMs, worker: false });
   return runPrimary({ logger, workers, metricsPort, metricsHost: flags.metricsHost, stopTimeoutMs });
+}
+
+/**
+ * The most partitions of the source topics, or undefined when they cannot be read now (the
+ * forwarder itself then reports what is wrong, or creates the topics).
+ */
+async function sourcePartitions(settings: KafkaSettings, topics: string[], logger: Logger): Promise<number | undefined> {
+  const admin = createKafka(settings, logger).admin();
+  try {
+    return await withTimeout((async () => {
+      await admin.connect();
+      // Only topics that exist: asking for the metadata of a missing one may auto-create it
+      // with the broker's defaults, before the forwarder creates it with the right partitions.
+      const existing = new Set(await admin.listTopics());
+      const present = topics.filter((t) => existing.has(t));
+      if (present.length === 0) return undefined;
+      const { topics: found } = await admin.fetchTopicMetadata({ topics: present });
+      return Math.max(...found.map((t) => t.partitions.length));
+    })(), 10_000, () => new Error('timeout'));
+  } catch {
+    return undefined;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 /** Resolves on the first SIGTERM/SIGINT with what `onFirst` returns; a second one exits at once unless `ignoreSecond`. */
