@@ -12,7 +12,7 @@ import { repoRoot } from '../testkit/services.js';
 import { javaConsumerPerf, kafkajsDoNothing } from './scenarios/ceilings.js';
 import { DESTINATION_KINDS, runForwarder } from './scenarios/forwarder.js';
 import { measureLatency, type LatencyResult } from './scenarios/latency.js';
-import { emitCost, publishThroughput, type EmitCost } from './scenarios/producer.js';
+import { emitCost, javaProducerPerf, publishThroughput, type EmitCost } from './scenarios/producer.js';
 import { rsyslogMissing, runRsyslog } from './scenarios/rsyslog.js';
 import { simulatePublishRate, type SimulateResult } from './scenarios/simulate.js';
 import { soak, type SoakResult } from './scenarios/soak.js';
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     if (rsyslogProblem) log(`rsyslog skipped: ${rsyslogProblem}`);
   }
   const emitRuns: EmitCost[] = [];
-  const publishRuns: Throughput[] = [];
+  const publishRuns: (Throughput & { javaEventsPerSec: number })[] = [];
   const simulateRuns: SimulateResult[] = [];
   let latency: LatencyResult | undefined;
   let soakResult: SoakResult | undefined;
@@ -111,8 +111,9 @@ async function main(): Promise<void> {
         try {
           emitRuns.push(await emitCost(ctx, Math.min(50_000, events)));
           const p = await publishThroughput(ctx, Math.max(20_000, Math.round(events / 5)));
-          publishRuns.push({ ms: p.ms, eventsPerSec: p.eventsPerSec, mbPerSec: (p.eventsPerSec * ctx.avroBytesPerEvent) / 1e6 });
-          log(`  producer: emit ${emitRuns.at(-1)!.emitMicros.toFixed(2)} µs vs pino ${emitRuns.at(-1)!.pinoMicros.toFixed(2)} µs; publish ${Math.round(p.eventsPerSec)} events/s`);
+          const java = await javaProducerPerf(ctx, Math.max(100_000, Math.round(events / 2)));
+          publishRuns.push({ ms: p.ms, eventsPerSec: p.eventsPerSec, mbPerSec: (p.eventsPerSec * ctx.avroBytesPerEvent) / 1e6, javaEventsPerSec: java.eventsPerSec });
+          log(`  producer: emit ${emitRuns.at(-1)!.emitMicros.toFixed(2)} µs vs pino ${emitRuns.at(-1)!.pinoMicros.toFixed(2)} µs; publish ${Math.round(p.eventsPerSec)} events/s; Java ProducerPerformance ${Math.round(java.eventsPerSec)} events/s (${(p.eventsPerSec / java.eventsPerSec).toFixed(2)}×)`);
         } catch (err) {
           errors.producer = (err as Error).message;
           log(`  producer: FAILED ${errors.producer}`);
@@ -191,6 +192,7 @@ async function main(): Promise<void> {
       emitsPerRun: emitRuns[0]!.emits,
       publishEventsPerSec: median(publishRuns.map((p) => p.eventsPerSec)),
       publishMbPerSec: median(publishRuns.map((p) => p.mbPerSec)),
+      javaPublishEventsPerSec: median(publishRuns.map((p) => p.javaEventsPerSec)),
     } } : {}),
     ...(simulateRuns.length ? { simulate: {
       rate: simulateRate,

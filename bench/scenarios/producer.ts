@@ -3,8 +3,14 @@
  *   - cost of one `emit` on the caller's event loop (Avro encoding, routing, queueing; the
  *     delivery happens later and is excluded), against one pino log line to /dev/null
  *     measured in the same process and run;
- *   - publish throughput: events/s acknowledged by Kafka (acks=all, idempotent).
+ *   - publish throughput: events/s acknowledged by Kafka (acks=all, idempotent);
+ *   - the ceiling next to it, same broker and run: Kafka's own ProducerPerformance (Java,
+ *     kafka-producer-perf-test) with the same record size, acks=all and idempotence.
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { repoRoot } from '../../testkit/services.js';
 import pino from 'pino';
 import { deleteTopics, uniqueName } from '../../testkit/kafka.js';
 import { EventProducer } from '../../src/producer/event-producer.js';
@@ -63,6 +69,34 @@ export async function publishThroughput(ctx: BenchContext, count: number): Promi
   await createBenchTopics(ctx.brokers, [topic], ctx.partitions);
   try {
     return await publishEvents(ctx.brokers, topic, ctx.runId, count);
+  } finally {
+    await deleteTopics(ctx.brokers, [topic]).catch(() => undefined);
+  }
+}
+
+const execFileP = promisify(execFile);
+
+export interface JavaProducerPerf { eventsPerSec: number; mbPerSec: number; records: number; recordBytes: number }
+
+/**
+ * Kafka's ProducerPerformance on a fresh topic of the bench's partitions: `records` records of
+ * the bench's Avro size, acks=all, idempotent, as fast as it can (`--throughput -1`).
+ */
+export async function javaProducerPerf(ctx: BenchContext, records: number): Promise<JavaProducerPerf> {
+  const topic = uniqueName('bench-java-publish');
+  await createBenchTopics(ctx.brokers, [topic], ctx.partitions);
+  const recordBytes = Math.round(ctx.avroBytesPerEvent);
+  try {
+    const { stdout } = await execFileP('java', [
+      '-Xmx512m', '-cp', path.join(repoRoot(), '.local', 'kafka', 'libs', '*'), 'org.apache.kafka.tools.ProducerPerformance',
+      '--topic', topic, '--num-records', String(records), '--record-size', String(recordBytes), '--throughput', '-1',
+      '--producer-props', `bootstrap.servers=${ctx.brokers.join(',')}`, 'acks=all', 'enable.idempotence=true',
+    ], { timeout: 10 * 60_000, maxBuffer: 1 << 22 });
+    // Last line: "N records sent, X records/sec (Y MB/sec), … avg latency, … max latency, …"
+    const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\)/.exec(stdout.trim().split('\n').at(-1) ?? '');
+    if (!m) throw new Error(`ProducerPerformance: unexpected output:\n${stdout.slice(-2000)}`);
+    if (Number(m[1]) < records) throw new Error(`ProducerPerformance sent ${m[1]} of ${records} records`);
+    return { eventsPerSec: Number(m[2]), mbPerSec: Number(m[3]), records, recordBytes };
   } finally {
     await deleteTopics(ctx.brokers, [topic]).catch(() => undefined);
   }
