@@ -4,7 +4,7 @@
  * BENCH_LATENCY_SECONDS (30), BENCH_LATENCY_RATE (10,000), BENCH_SOAK_SECONDS (600; 60 quick),
  * BENCH_SOAK_RATE (10,000), BENCH_SIMULATE_RATE (25,000), BENCH_SIMULATE_SECONDS (10),
  * BENCH_KEEP=1 keeps the scratch folder. `--quick` (or BENCH_QUICK=1): 100,000 events, 1 run.
- * `--only a,b` runs some scenarios: ceilings, forwarder, rsyslog, producer, simulate, latency, soak. Writes bench/results/<date>-<mode>.json; a full run of every scenario (no --quick, no --only) also rewrites bench/RESULTS.md.
+ * `--only a,b` runs some scenarios: ceilings, forwarder, rsyslog, connect, producer, simulate, latency, soak. Writes bench/results/<date>-<mode>.json; a full run of every scenario (no --quick, no --only) also rewrites bench/RESULTS.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { DESTINATION_KINDS, runForwarder } from './scenarios/forwarder.js';
 import { measureLatency, type LatencyResult } from './scenarios/latency.js';
 import { emitCost, javaProducerPerf, publishThroughput, type EmitCost } from './scenarios/producer.js';
 import { rsyslogMissing, runRsyslog } from './scenarios/rsyslog.js';
+import { kafkaConnectMissing, runKafkaConnect } from './scenarios/kafka-connect.js';
 import { simulatePublishRate, type SimulateResult } from './scenarios/simulate.js';
 import { soak, type SoakResult } from './scenarios/soak.js';
 import type { Throughput } from './lib/context.js';
@@ -22,7 +23,7 @@ import { renderResults, type BenchReport, type Row } from './lib/report.js';
 import { openSession } from './lib/session.js';
 import { median } from './lib/stats.js';
 
-const SCENARIOS = ['ceilings', 'forwarder', 'rsyslog', 'producer', 'simulate', 'latency', 'soak'] as const;
+const SCENARIOS = ['ceilings', 'forwarder', 'rsyslog', 'connect', 'producer', 'simulate', 'latency', 'soak'] as const;
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -82,6 +83,11 @@ async function main(): Promise<void> {
     rsyslogProblem = await rsyslogMissing(ctx.workDir);
     if (rsyslogProblem) log(`rsyslog skipped: ${rsyslogProblem}`);
   }
+  let connectProblem: string | undefined;
+  if (only.has('connect')) {
+    connectProblem = await kafkaConnectMissing();
+    if (connectProblem) log(`Kafka Connect skipped: ${connectProblem}`);
+  }
   const emitRuns: EmitCost[] = [];
   const publishRuns: (Throughput & { javaEventsPerSec: number })[] = [];
   const simulateRuns: SimulateResult[] = [];
@@ -106,6 +112,9 @@ async function main(): Promise<void> {
       if (only.has('rsyslog') && !rsyslogProblem) {
         await record('peer', 'rsyslog imkafka → omfile', () => runRsyslog(ctx, 'file', rep), 'no Avro decoding: passes bytes through');
         await record('peer', 'rsyslog imkafka → omkafka', () => runRsyslog(ctx, 'kafka', rep), 'no Avro decoding: passes bytes through');
+      }
+      if (only.has('connect') && !connectProblem) {
+        await record('peer', 'Kafka Connect FileStreamSink → file', () => runKafkaConnect(ctx, rep), 'standalone worker, 1 task, ByteArrayConverter: no Avro decoding, JVM start-up included');
       }
       if (only.has('producer')) {
         try {
@@ -177,6 +186,7 @@ async function main(): Promise<void> {
     };
   });
   if (rsyslogProblem) errors.rsyslog = rsyslogProblem;
+  if (connectProblem) errors.connect = connectProblem;
   const report: BenchReport = {
     date: startedAt.toISOString(),
     mode: quick ? 'quick' : 'full',

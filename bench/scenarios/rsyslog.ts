@@ -55,7 +55,7 @@ function writeConf(o: { workDir: string; mode: RsyslogMode; topic: string; targe
 }
 
 /** Counts newlines appended to `file` since the last call (reads only the new bytes). */
-function lineCounter(file: string): () => number {
+export function lineCounter(file: string): () => number {
   let offset = 0;
   let lines = 0;
   const buf = Buffer.alloc(4 * 1024 * 1024);
