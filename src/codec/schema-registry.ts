@@ -44,6 +44,11 @@ function kindOfSchema(type: AvroType): EventKind {
 export class SchemaRegistry {
   private readonly readers = new Map<EventKind, { type: AvroType; header: Buffer; toPlain: (value: unknown) => unknown }>();
   private readonly writers = new Map<string, WriterEntry>();
+  /**
+   * The same writers by their fingerprint as two little-endian 32-bit halves: decode finds a
+   * message's writer by reading two numbers instead of making a hex string per message.
+   */
+  private readonly writersByHalves: { low: number; high: number; entry: WriterEntry }[] = [];
 
   /** `readerSchemas`: one per kind (the newest); `olderWriterSchemas`: versions still on the topics. */
   constructor(readerSchemas: object[], olderWriterSchemas: object[] = []) {
@@ -52,7 +57,7 @@ export class SchemaRegistry {
       const kind = kindOfSchema(type);
       const header = Buffer.concat([MAGIC, fingerprintBytes(canonical(type))]);
       this.readers.set(kind, { type, header, toPlain: plainConverter(type) });
-      this.writers.set(header.subarray(2).toString('hex'), { kind, writer: type, resolver: undefined });
+      this.addWriter(header.subarray(2), { kind, writer: type, resolver: undefined });
     }
     for (const kind of EVENT_KINDS) {
       if (!this.readers.has(kind)) throw new InsightLogsError('CONFIG_INVALID', `no reader schema for ${kind}`);
@@ -72,10 +77,22 @@ export class SchemaRegistry {
   addWriterSchema(schema: object): void {
     const writer = avro.Type.forSchema(schema as avro.Schema);
     const kind = kindOfSchema(writer);
-    const key = fingerprintBytes(canonical(writer)).toString('hex');
-    if (this.writers.has(key)) return;
+    const fingerprint = fingerprintBytes(canonical(writer));
+    if (this.writers.has(fingerprint.toString('hex'))) return;
     const reader = this.readers.get(kind)!.type;
-    this.writers.set(key, { kind, writer, resolver: reader.createResolver(writer) });
+    this.addWriter(fingerprint, { kind, writer, resolver: reader.createResolver(writer) });
+  }
+
+  private addWriter(fingerprint: Buffer, entry: WriterEntry): void {
+    this.writers.set(fingerprint.toString('hex'), entry);
+    this.writersByHalves.push({ low: fingerprint.readUInt32LE(0), high: fingerprint.readUInt32LE(4), entry });
+  }
+
+  private writerOf(message: Buffer): WriterEntry | undefined {
+    const low = message.readUInt32LE(2);
+    const high = message.readUInt32LE(6);
+    for (const w of this.writersByHalves) if (w.low === low && w.high === high) return w.entry;
+    return undefined;
   }
 
   /** Fingerprint (hex of the 8 little-endian bytes) of the reader schema of a kind. */
@@ -106,20 +123,25 @@ export class SchemaRegistry {
     if (message.length < HEADER_LENGTH || message[0] !== 0xc3 || message[1] !== 0x01) {
       throw new InsightLogsError('DECODE_FAILED', 'not an Avro single-object encoded message (missing C3 01 marker)');
     }
-    const key = message.subarray(2, HEADER_LENGTH).toString('hex');
-    const entry = this.writers.get(key);
+    const entry = this.writerOf(message);
     if (!entry) {
+      const key = message.subarray(2, HEADER_LENGTH).toString('hex');
       throw new InsightLogsError('SCHEMA_UNKNOWN_FINGERPRINT', `unknown writer schema fingerprint ${key}: the message was written with a schema version this reader does not know (a newer producer?); upgrade insight-logs here to read it`);
     }
     const reader = this.readers.get(entry.kind)!;
-    let value: unknown;
+    // decode() at an offset instead of fromBuffer() on a subarray: no buffer object per message.
+    // It reports a short body as offset -1 and does not check for bytes after the record, so
+    // both are checked here (fromBuffer's "truncated buffer" and "trailing data").
+    let decoded: { value: unknown; offset: number };
     try {
-      value = reader.type.fromBuffer(message.subarray(HEADER_LENGTH), entry.resolver, false);
+      decoded = reader.type.decode(message, HEADER_LENGTH, entry.resolver) as { value: unknown; offset: number };
     } catch (err) {
       throw new InsightLogsError('DECODE_FAILED', `${entry.kind} body is not valid Avro for its schema (${(err as Error).message})`, { cause: err });
     }
+    if (decoded.offset < 0) throw new InsightLogsError('DECODE_FAILED', `${entry.kind} body is not valid Avro for its schema (truncated buffer)`);
+    if (decoded.offset !== message.length) throw new InsightLogsError('DECODE_FAILED', `${entry.kind} body is not valid Avro for its schema (trailing data)`);
     // A fresh plain object each call: callers may change it (the forwarder sets the category in place).
-    return { kind: entry.kind, event: reader.toPlain(value) } as TypedEvent;
+    return { kind: entry.kind, event: reader.toPlain(decoded.value) } as TypedEvent;
   }
 }
 
