@@ -11,7 +11,7 @@ import { InsightLogsError } from '../../errors.js';
 import { Forwarder } from '../../forwarder/forwarder.js';
 import { groupSessionFromEnv } from '../../forwarder/group-session.js';
 import { createKafka, kafkaSettingsFromEnv, type KafkaSettings } from '../../kafka/client.js';
-import { withTimeout } from '../../util/time.js';
+import { settlesWithin, withTimeout } from '../../util/time.js';
 import { createLogger, type Logger } from '../../logging.js';
 import { WORKERS_ENV, defaultWorkerCount, forwarderWorkerIndex, isForwarderWorker, serveWorkerChannel, startPrimary } from '../../forwarder/workers.js';
 import { parseDuration } from '../common.js';
@@ -91,7 +91,8 @@ async function sourcePartitions(settings: KafkaSettings, topics: string[], logge
   } catch {
     return undefined;
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    // Bounded: a disconnect while a connect to a slow broker is still going on may never end.
+    await settlesWithin(admin.disconnect(), 2000);
   }
 }
 
@@ -128,10 +129,14 @@ async function runPrimary(options: { logger: Logger; workers: number; metricsPor
     await primary.stop();
     // The worker printed its own error; exit with its code (e.g. 3 for KAFKA_UNAVAILABLE).
     process.exitCode = typeof code === 'number' && code !== 0 ? code : 1;
+    setTimeout(() => process.exit(), 2000).unref();
     return;
   }
   process.stderr.write(`insight-logs: forwarding to ${started.destinations} destination(s) with ${options.workers} workers; metrics on http://${options.metricsHost}:${primary.metricsPort}/metrics\n`);
   process.exitCode = await stopped;
+  // The workers are gone; a Kafka client left connecting (the partition lookup) must not keep
+  // the primary alive.
+  setTimeout(() => process.exit(), 2000).unref();
 }
 
 async function runForwarder(options: { logger: Logger; metricsPort: number | undefined; metricsHost: string; stopTimeoutMs: number; worker: boolean }): Promise<void> {
