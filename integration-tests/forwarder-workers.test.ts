@@ -81,6 +81,18 @@ test('a bad --workers value is refused with exit 2 before anything starts', () =
   }
 });
 
+test('workers that cannot start (Kafka unreachable) end forward with their exit code, promptly, once', async () => {
+  const port = await freePort(); // nothing listens there
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [cli(), 'forward', '--workers', '2', '--metrics-port', '0'], {
+    env: { ...env, KAFKA_BROKERS: `127.0.0.1:${port}` }, encoding: 'utf8', timeout: 90_000,
+  });
+  assert.notEqual(r.signal, 'SIGTERM', `forward hung (killed after 90 s):\n${r.stderr.slice(-3000)}`);
+  assert.equal(r.status, 69, r.stderr.slice(-3000));
+  assert.match(r.stderr, /127\.0\.0\.1:\d+/, 'the error names the broker');
+  assert.ok(Date.now() - started < 60_000, `took ${Date.now() - started} ms`);
+});
+
 test('two workers share the groups: delivered once each, metrics summed, a killed worker replaced, SIGTERM commits all', { timeout: 240_000 }, async () => {
   const name = uniqueName('workers').toLowerCase();
   const outDir = path.join(tmp, 'out');

@@ -127,8 +127,15 @@ export class DestinationStore {
       allowAutoTopicCreation: false,
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!initialSent) rejectInitial(payload.error);
-      this.logger.error({ err: payload.error }, 'destinations watch crashed');
+      // kafkajs restarts the consumer itself after a retriable crash (a group coordinator still
+      // loading on a broker that just started, seen in the broker-restart fault): only a crash
+      // it gives up on fails the start.
+      if (!payload.restart) {
+        if (!initialSent) rejectInitial(payload.error);
+        this.logger.error({ err: payload.error }, 'destinations watch crashed');
+      } else {
+        this.logger.warn({ err: payload.error }, 'destinations watch crashed; kafkajs restarts it');
+      }
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.topic], fromBeginning: true });

@@ -40,6 +40,18 @@ export function isForwarderWorker(): boolean {
   return cluster.isWorker && process.env[WORKER_INDEX_ENV] !== undefined;
 }
 
+/**
+ * Lets a worker end once its forwarder is done, with the exit code the CLI set: its channel to
+ * the primary would otherwise keep it alive for ever (a worker whose start failed never exited,
+ * and the primary waited for it; seen in the broker-restart fault). `cluster.worker.disconnect()`
+ * marks the disconnect as wanted, so node:cluster does not turn it into exit code 0.
+ */
+export function releaseWorkerChannel(): void {
+  setImmediate(() => cluster.worker?.disconnect());
+  // Whatever else is still open (a Kafka client closing), the exit code is already set.
+  setTimeout(() => process.exit(), 5000).unref();
+}
+
 /** This worker's index (0-based), for its log lines; undefined outside a worker. */
 export function forwarderWorkerIndex(): number | undefined {
   return isForwarderWorker() ? Number(process.env[WORKER_INDEX_ENV]) : undefined;

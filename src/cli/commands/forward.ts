@@ -13,7 +13,7 @@ import { groupSessionFromEnv } from '../../forwarder/group-session.js';
 import { createKafka, kafkaSettingsFromEnv, type KafkaSettings } from '../../kafka/client.js';
 import { settlesWithin, withTimeout } from '../../util/time.js';
 import { createLogger, type Logger } from '../../logging.js';
-import { WORKERS_ENV, defaultWorkerCount, forwarderWorkerIndex, isForwarderWorker, serveWorkerChannel, startPrimary } from '../../forwarder/workers.js';
+import { WORKERS_ENV, defaultWorkerCount, forwarderWorkerIndex, isForwarderWorker, releaseWorkerChannel, serveWorkerChannel, startPrimary } from '../../forwarder/workers.js';
 import { parseDuration } from '../common.js';
 import { asKafkaUnavailable, withDeadline } from '../kafka-cli.js';
 
@@ -65,7 +65,7 @@ async function forward(flags: ForwardFlags): Promise<void> {
     }
   }
 
-  if (worker) return runForwarder({ logger, metricsPort: undefined, metricsHost: flags.metricsHost, stopTimeoutMs, worker: true });
+  if (worker) return runForwarder({ logger, metricsPort: undefined, metricsHost: flags.metricsHost, stopTimeoutMs, worker: true }).finally(releaseWorkerChannel);
   workers ??= defaultWorkerCount(await sourcePartitions(settings, [names.audit, names.operational], logger));
   if (workers === 1) return runForwarder({ logger, metricsPort, metricsHost: flags.metricsHost, stopTimeoutMs, worker: false });
   return runPrimary({ logger, workers, metricsPort, metricsHost: flags.metricsHost, stopTimeoutMs });
