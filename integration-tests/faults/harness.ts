@@ -322,7 +322,14 @@ export class FaultRun {
   async waitForProgress(destination: string, since: number, timeoutMs: number, alive?: ForwardProcess): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const now = await this.committed(destination);
+      let now = since;
+      try {
+        now = await this.committed(destination);
+      } catch (err) {
+        // Right after a broker restart the group coordinator moves or loads (NOT_COORDINATOR,
+        // COORDINATOR_LOAD_IN_PROGRESS): the question is asked again, until the deadline.
+        if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+      }
       if (now > since) return now;
       if (alive && (alive.child.exitCode !== null || alive.child.signalCode !== null)) throw new Error(`forwarder exited:\n${alive.output().slice(-4000)}`);
       if (Date.now() > deadline) throw new Error(`${destination}: no commit past ${since} within ${timeoutMs} ms`);
