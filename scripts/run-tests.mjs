@@ -3,7 +3,7 @@
 //
 //   node scripts/run-tests.mjs unit|integration|all [filter ...]
 //
-// unit:        dist/src/**/*.test.js, in parallel (one `node --test` run).
+// unit:        dist/src/**/*.test.js and dist/bench/**/*.test.js, in parallel (one `node --test` run).
 // integration: dist/integration-tests/**/*.test.js, one file at a time (they share a broker),
 //              each in its own process, 10 min per file (TEST_FILE_TIMEOUT_MS to change).
 //              Without KAFKA_BROKERS and without a Docker engine, `bash scripts/services.sh up`
@@ -147,7 +147,8 @@ if (!existsSync(path.join(root, 'dist'))) {
 }
 
 if (mode === 'unit' || mode === 'all') {
-  const files = findTests('dist/src');
+  // The bench's own pure helpers (statistics) are unit-tested too: they decide the figures.
+  const files = [...findTests('dist/src'), ...findTests('dist/bench')];
   if (files.length > 0) {
     console.log(`# unit tests: ${files.length} file(s)`);
     await runNodeTest(files, env, { timeoutMs: FILE_TIMEOUT_MS });
