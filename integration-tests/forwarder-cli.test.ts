@@ -14,7 +14,7 @@ import path from 'node:path';
 import { defaultSchemaRegistry } from '../src/codec/schema-registry.js';
 import { groupIdFor } from '../src/forwarder/pipeline.js';
 import { apiEventWithId, idOf } from './helpers/records.js';
-import { createTopics, deleteTopics, kafkaClient, uniqueName } from '../testkit/kafka.js';
+import { createTopics, deleteTopics, kafkaClient, privateTopics, privateTopicsEnv, uniqueName } from '../testkit/kafka.js';
 import { freePort, getServices, repoRoot } from '../testkit/services.js';
 
 let brokers: string[];
@@ -40,10 +40,7 @@ before(async () => {
   env = {
     ...process.env,
     KAFKA_BROKERS: brokers.join(','),
-    INSIGHT_LOGS_AUDIT_TOPIC: `${prefix}-audit`,
-    INSIGHT_LOGS_OPERATIONAL_TOPIC: `${prefix}-operational`,
-    INSIGHT_LOGS_DEADLETTER_TOPIC: `${prefix}-deadletter`,
-    INSIGHT_LOGS_DESTINATIONS_TOPIC: `${prefix}-destinations`,
+    ...privateTopicsEnv(prefix),
     LOG_LEVEL: 'info',
   };
   await createTopics(brokers, [`${prefix}-audit`, `${prefix}-operational`], 2);
@@ -52,7 +49,7 @@ before(async () => {
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   if (tmp) rmSync(tmp, { recursive: true, force: true });
-  if (prefix) await deleteTopics(brokers, ['audit', 'operational', 'deadletter', 'destinations'].map((s) => `${prefix}-${s}`));
+  if (prefix) await deleteTopics(brokers, privateTopics(prefix));
 });
 
 test('destinations add, list, remove and apply', { timeout: 120_000 }, () => {

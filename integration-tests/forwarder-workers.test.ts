@@ -12,10 +12,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultSchemaRegistry } from '../src/codec/schema-registry.js';
 import { groupIdFor } from '../src/forwarder/pipeline.js';
 import { apiEventWithId, idOf } from './helpers/records.js';
-import { createTopics, deleteTopics, kafkaClient, uniqueName } from '../testkit/kafka.js';
+import { createTopics, deleteTopics, kafkaClient, privateTopics, privateTopicsEnv, publishEvents, uniqueName } from '../testkit/kafka.js';
 import { freePort, getServices, repoRoot } from '../testkit/services.js';
 
 let brokers: string[];
@@ -33,10 +32,7 @@ before(async () => {
   env = {
     ...process.env,
     KAFKA_BROKERS: brokers.join(','),
-    INSIGHT_LOGS_AUDIT_TOPIC: `${prefix}-audit`,
-    INSIGHT_LOGS_OPERATIONAL_TOPIC: `${prefix}-operational`,
-    INSIGHT_LOGS_DEADLETTER_TOPIC: `${prefix}-deadletter`,
-    INSIGHT_LOGS_DESTINATIONS_TOPIC: `${prefix}-destinations`,
+    ...privateTopicsEnv(prefix),
     LOG_LEVEL: 'info',
   };
   await createTopics(brokers, [`${prefix}-audit`, `${prefix}-operational`], 4);
@@ -45,21 +41,13 @@ before(async () => {
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   if (tmp) rmSync(tmp, { recursive: true, force: true });
-  if (prefix) await deleteTopics(brokers, ['audit', 'operational', 'deadletter', 'destinations'].map((s) => `${prefix}-${s}`));
+  if (prefix) await deleteTopics(brokers, privateTopics(prefix));
 });
 
 async function publish(n: number): Promise<string[]> {
-  const producer = kafkaClient(brokers).producer();
-  await producer.connect();
   const events = Array.from({ length: n }, () => apiEventWithId(randomUUID(), { audit: true }));
-  try {
-    // In sends of 500: one request of thousands of records is above the broker's limit.
-    for (let i = 0; i < events.length; i += 500) {
-      await producer.send({ topic: `${prefix}-audit`, acks: -1, messages: events.slice(i, i + 500).map((e) => ({ key: e.resourceId, value: defaultSchemaRegistry().encode('APIEvent', e) })) });
-    }
-  } finally {
-    await producer.disconnect();
-  }
+  // In sends of 500: one request of thousands of records is above the broker's limit.
+  await publishEvents(brokers, `${prefix}-audit`, events, 500);
   return events.map((e) => idOf(e)!);
 }
 

@@ -13,7 +13,6 @@
 // Exit code: non-zero when a test failed or was cancelled, or when no test ran.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -45,25 +44,10 @@ function findTests(dir) {
     .sort();
 }
 
-function dockerAvailable(timeoutMs = 2000) {
-  const dockerHost = process.env.DOCKER_HOST;
-  let opts;
-  if (dockerHost && /^(tcp|http):\/\//.test(dockerHost)) {
-    const u = new URL(dockerHost.replace(/^tcp:/, 'http:'));
-    opts = { host: u.hostname, port: Number(u.port || 2375), path: '/_ping' };
-  } else {
-    const socketPath = dockerHost?.startsWith('unix://') ? dockerHost.slice(7) : '/var/run/docker.sock';
-    if (!existsSync(socketPath)) return Promise.resolve(false);
-    opts = { socketPath, path: '/_ping' };
-  }
-  return new Promise((resolve) => {
-    const req = http.get({ ...opts, timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(false));
-  });
+/** The test kit's own check (dist/testkit/services.js): one definition of "a Docker engine answers". */
+async function dockerAvailable() {
+  const { dockerAvailable: check } = await import(pathToFileURL(path.join(root, 'dist', 'testkit', 'services.js')).href);
+  return check();
 }
 
 async function ensureServices(env) {

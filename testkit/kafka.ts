@@ -135,3 +135,15 @@ export async function publishEvents(brokers: string[], topic: string, events: In
     await producer.disconnect();
   }
 }
+
+const TOPIC_ROLES = ['audit', 'operational', 'deadletter', 'destinations'] as const;
+
+/** A test's own topics, `<prefix>-audit` … `<prefix>-destinations`: for cleanup. */
+export function privateTopics(prefix: string): string[] {
+  return TOPIC_ROLES.map((role) => `${prefix}-${role}`);
+}
+
+/** The INSIGHT_LOGS_*_TOPIC variables naming a test's own topics, so a spawned CLI touches no default topic. */
+export function privateTopicsEnv(prefix: string): Record<string, string> {
+  return Object.fromEntries(TOPIC_ROLES.map((role) => [`INSIGHT_LOGS_${role.toUpperCase()}_TOPIC`, `${prefix}-${role}`]));
+}

@@ -5,11 +5,11 @@
  */
 import type { Command } from 'commander';
 import { loadDestinationsFile } from '../../config/destinations.js';
-import { topicNamesFromEnv } from '../../config/topic-names.js';
+import { topicNamesFromEnv, type TopicNames } from '../../config/topic-names.js';
 import { DestinationStore } from '../../destinations/store.js';
 import { InsightLogsError } from '../../errors.js';
 import { Forwarder } from '../../forwarder/forwarder.js';
-import { groupSessionFromEnv } from '../../forwarder/group-session.js';
+import { groupSessionFromEnv, type GroupSession } from '../../forwarder/group-session.js';
 import { createKafka, kafkaSettingsFromEnv, type KafkaSettings } from '../../kafka/client.js';
 import { settlesWithin, withTimeout } from '../../util/time.js';
 import { createLogger, type Logger } from '../../logging.js';
@@ -48,7 +48,7 @@ async function forward(flags: ForwardFlags): Promise<void> {
   let workers = parseWorkers(flags.workers);
   const settings = kafkaSettingsFromEnv();
   const names = topicNamesFromEnv();
-  groupSessionFromEnv(); // a bad value fails here, before any worker starts
+  const groupSession = groupSessionFromEnv(); // a bad value fails here, before any worker starts
   const worker = isForwarderWorker();
   const logger = worker ? createLogger().child({ worker: forwarderWorkerIndex() }) : createLogger();
   // The file is validated completely before anything connects, and applied once (by the
@@ -65,9 +65,10 @@ async function forward(flags: ForwardFlags): Promise<void> {
     }
   }
 
-  if (worker) return runForwarder({ logger, metricsPort: undefined, metricsHost: flags.metricsHost, stopTimeoutMs, worker: true }).finally(releaseWorkerChannel);
+  const run = { logger, settings, names, groupSession, metricsHost: flags.metricsHost, stopTimeoutMs };
+  if (worker) return runForwarder({ ...run, metricsPort: undefined, worker: true }).finally(releaseWorkerChannel);
   workers ??= defaultWorkerCount(await sourcePartitions(settings, [names.audit, names.operational], logger));
-  if (workers === 1) return runForwarder({ logger, metricsPort, metricsHost: flags.metricsHost, stopTimeoutMs, worker: false });
+  if (workers === 1) return runForwarder({ ...run, metricsPort, worker: false });
   return runPrimary({ logger, workers, metricsPort, metricsHost: flags.metricsHost, stopTimeoutMs });
 }
 
@@ -122,28 +123,30 @@ async function runPrimary(options: { logger: Logger; workers: number; metricsPor
     logger.info({ signal }, 'shutting down: every worker finishes its in-flight chunks and commits');
     return primary.stop();
   }, false);
-  let started: { destinations: number };
   try {
-    started = await primary.started;
-  } catch (code) {
-    await primary.stop();
-    // The worker printed its own error; exit with its code (e.g. 3 for KAFKA_UNAVAILABLE).
-    process.exitCode = typeof code === 'number' && code !== 0 ? code : 1;
+    let started: { destinations: number };
+    try {
+      started = await primary.started;
+    } catch (code) {
+      await primary.stop();
+      // The worker printed its own error; exit with its code (e.g. 69 when Kafka is unreachable).
+      process.exitCode = typeof code === 'number' && code !== 0 ? code : 1;
+      return;
+    }
+    process.stderr.write(`insight-logs: forwarding to ${started.destinations} destination(s) with ${options.workers} workers; metrics on http://${options.metricsHost}:${primary.metricsPort}/metrics\n`);
+    process.exitCode = await stopped;
+  } finally {
+    // The workers are gone; a Kafka client left connecting (the partition lookup) must not keep
+    // the primary alive.
     setTimeout(() => process.exit(), 2000).unref();
-    return;
   }
-  process.stderr.write(`insight-logs: forwarding to ${started.destinations} destination(s) with ${options.workers} workers; metrics on http://${options.metricsHost}:${primary.metricsPort}/metrics\n`);
-  process.exitCode = await stopped;
-  // The workers are gone; a Kafka client left connecting (the partition lookup) must not keep
-  // the primary alive.
-  setTimeout(() => process.exit(), 2000).unref();
 }
 
-async function runForwarder(options: { logger: Logger; metricsPort: number | undefined; metricsHost: string; stopTimeoutMs: number; worker: boolean }): Promise<void> {
-  const { logger, metricsPort, stopTimeoutMs } = options;
-  const settings = kafkaSettingsFromEnv();
-  const names = topicNamesFromEnv();
-  const groupSession = groupSessionFromEnv();
+async function runForwarder(options: {
+  logger: Logger; settings: KafkaSettings; names: TopicNames; groupSession: GroupSession;
+  metricsPort: number | undefined; metricsHost: string; stopTimeoutMs: number; worker: boolean;
+}): Promise<void> {
+  const { logger, settings, names, groupSession, metricsPort, stopTimeoutMs } = options;
   const forwarder = new Forwarder({
     kafka: settings,
     logger,
