@@ -13,6 +13,7 @@ import { InsightLogsError } from '../errors.js';
 import { EVENT_KINDS, type EventKind, type InsightEvent, type TypedEvent } from '../events/types.js';
 import { packageRoot } from '../util/package-root.js';
 import { fingerprintBytes } from './crc64-avro.js';
+import { AvroBodyError, AvroCursor, compilePlainReader, type CompiledRecordReader } from './plain-reader.js';
 import { plainConverter } from './plain.js';
 
 export const MAGIC = Buffer.from([0xc3, 0x01]);
@@ -42,7 +43,7 @@ function kindOfSchema(type: AvroType): EventKind {
 }
 
 export class SchemaRegistry {
-  private readonly readers = new Map<EventKind, { type: AvroType; header: Buffer; toPlain: (value: unknown) => unknown }>();
+  private readonly readers = new Map<EventKind, { type: AvroType; header: Buffer; toPlain: (value: unknown) => unknown; readPlain: CompiledRecordReader | undefined }>();
   private readonly writers = new Map<string, WriterEntry>();
   /**
    * The same writers by their fingerprint as two little-endian 32-bit halves: decode finds a
@@ -56,7 +57,7 @@ export class SchemaRegistry {
       const type = avro.Type.forSchema(schema as avro.Schema);
       const kind = kindOfSchema(type);
       const header = Buffer.concat([MAGIC, fingerprintBytes(canonical(type))]);
-      this.readers.set(kind, { type, header, toPlain: plainConverter(type) });
+      this.readers.set(kind, { type, header, toPlain: plainConverter(type), readPlain: compilePlainReader(type) });
       this.addWriter(header.subarray(2), { kind, writer: type, resolver: undefined });
     }
     for (const kind of EVENT_KINDS) {
@@ -129,6 +130,9 @@ export class SchemaRegistry {
       throw new InsightLogsError('SCHEMA_UNKNOWN_FINGERPRINT', `unknown writer schema fingerprint ${key}: the message was written with a schema version this reader does not know (a newer producer?); upgrade insight-logs here to read it`);
     }
     const reader = this.readers.get(entry.kind)!;
+    // Written with the current schema (nearly always): the one-pass reader. Older writers go
+    // through avsc's resolver.
+    if (!entry.resolver && reader.readPlain) return { kind: entry.kind, event: this.readCompiled(message, entry.kind, reader.readPlain) } as unknown as TypedEvent;
     // decode() at an offset instead of fromBuffer() on a subarray: no buffer object per message.
     // It reports a short body as offset -1 and does not check for bytes after the record, so
     // both are checked here (fromBuffer's "truncated buffer" and "trailing data").
@@ -142,6 +146,20 @@ export class SchemaRegistry {
     if (decoded.offset !== message.length) throw new InsightLogsError('DECODE_FAILED', `${entry.kind} body is not valid Avro for its schema (trailing data)`);
     // A fresh plain object each call: callers may change it (the forwarder sets the category in place).
     return { kind: entry.kind, event: reader.toPlain(decoded.value) } as TypedEvent;
+  }
+
+  /** The one-pass reader of `plain-reader.ts`, failing with the same errors as the avsc path. */
+  private readCompiled(message: Buffer, kind: EventKind, read: CompiledRecordReader): Record<string, unknown> {
+    const cursor = new AvroCursor(message, HEADER_LENGTH);
+    let event: Record<string, unknown>;
+    try {
+      event = read(cursor);
+    } catch (err) {
+      if (!(err instanceof AvroBodyError)) throw err;
+      throw new InsightLogsError('DECODE_FAILED', `${kind} body is not valid Avro for its schema (${err.message})`, { cause: err });
+    }
+    if (cursor.pos !== message.length) throw new InsightLogsError('DECODE_FAILED', `${kind} body is not valid Avro for its schema (trailing data)`);
+    return event;
   }
 }
 
