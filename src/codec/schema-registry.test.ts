@@ -74,6 +74,21 @@ describe('single-object encoding', () => {
     });
   }
 
+  test('messages cut from the encoding slab stay intact: many in a row, one larger than a slab, a failed encode in between', () => {
+    const events: InsightEvent[] = [];
+    for (let i = 0; i < 400; i++) {
+      const e = fullApi() as unknown as { properties: { userAgent: string } };
+      // Sizes from a few bytes to 200 KB: some fill a slab's end, one needs a slab of its own.
+      e.properties.userAgent = 'u'.repeat(i === 150 ? 200_000 : (i * 37) % 3000);
+      events.push(e as unknown as InsightEvent);
+    }
+    const messages = events.map((e, i) => {
+      if (i === 77) assert.throws(() => registry.encode('APIEvent', { ...minimalApi(), durationMs: 'x' } as unknown as InsightEvent));
+      return registry.encode('APIEvent', e);
+    });
+    messages.forEach((m, i) => assert.deepEqual(registry.decode(m).event, events[i], `message ${i}`));
+  });
+
   test('a value that does not fit the schema is EVENT_INVALID naming the field', () => {
     const e = minimalApi() as unknown as { durationMs: unknown };
     e.durationMs = 'long';

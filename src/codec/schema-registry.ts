@@ -18,6 +18,9 @@ import { plainConverter } from './plain.js';
 
 export const MAGIC = Buffer.from([0xc3, 0x01]);
 export const HEADER_LENGTH = 10;
+/** Encoding slabs: room for about a hundred typical events; a new one starts below MIN_SLAB_ROOM free. */
+const SLAB_SIZE = 64 * 1024;
+const MIN_SLAB_ROOM = 2 * 1024;
 
 type AvroType = avro.Type;
 
@@ -105,18 +108,42 @@ export class SchemaRegistry {
     return canonical(this.readers.get(kind)!.type);
   }
 
-  /** Encodes with the kind's current schema. Throws EVENT_INVALID if the value does not fit the schema. */
+  /**
+   * Encodes with the kind's current schema. Throws EVENT_INVALID if the value does not fit the schema.
+   *
+   * Messages are cut from a shared slab (as Node pools small Buffers): header and body written
+   * in place, no body buffer and no concatenation per event. A message keeps its slab alive
+   * until it is released; callers must not write into it.
+   */
   encode(kind: EventKind, event: InsightEvent): Buffer {
     const { type, header } = this.readers.get(kind)!;
-    let body: Buffer;
-    try {
-      body = type.toBuffer(event);
-    } catch (err) {
-      const paths: string[] = [];
-      type.isValid(event, { errorHook: (path: string[]) => paths.push(path.join('.')) });
-      throw new InsightLogsError('EVENT_INVALID', `${kind} does not fit its Avro schema${paths.length ? ` at ${paths.join(', ')}` : ''}`, { cause: err });
+    for (;;) {
+      if (this.slab.length - this.slabUsed < MIN_SLAB_ROOM) this.newSlab(SLAB_SIZE);
+      const start = this.slabUsed;
+      header.copy(this.slab, start);
+      let end: number;
+      try {
+        end = type.encode(event, this.slab, start + HEADER_LENGTH);
+      } catch (err) {
+        const paths: string[] = [];
+        type.isValid(event, { errorHook: (path: string[]) => paths.push(path.join('.')) });
+        throw new InsightLogsError('EVENT_INVALID', `${kind} does not fit its Avro schema${paths.length ? ` at ${paths.join(', ')}` : ''}`, { cause: err });
+      }
+      if (end > start) {
+        this.slabUsed = end;
+        return this.slab.subarray(start, end);
+      }
+      // Did not fit (avsc returns minus the missing bytes): a fresh slab with room for it.
+      this.newSlab(Math.max(SLAB_SIZE, this.slab.length - start - end + HEADER_LENGTH));
     }
-    return Buffer.concat([header, body]);
+  }
+
+  private slab = Buffer.allocUnsafe(0);
+  private slabUsed = 0;
+
+  private newSlab(size: number): void {
+    this.slab = Buffer.allocUnsafe(size);
+    this.slabUsed = 0;
   }
 
   /** Decodes a single-object encoded message into a plain event (optional fields absent). */
