@@ -4,12 +4,13 @@
  * BENCH_LATENCY_SECONDS (30), BENCH_LATENCY_RATE (10,000), BENCH_SOAK_SECONDS (600; 60 quick),
  * BENCH_SOAK_RATE (10,000), BENCH_SIMULATE_RATE (25,000), BENCH_SIMULATE_SECONDS (10),
  * BENCH_KEEP=1 keeps the scratch folder. `--quick` (or BENCH_QUICK=1): 100,000 events, 1 run.
- * `--only a,b` runs some scenarios: ceilings, forwarder, rsyslog, connect, producer, simulate, latency, soak. Writes bench/results/<date>-<mode>.json; a full run of every scenario (no --quick, no --only) also rewrites bench/RESULTS.md.
+ * `--only a,b` runs some scenarios: ceilings, forwarder, rsyslog, connect, producer, clients, simulate, latency, soak. Writes bench/results/<date>-<mode>.json; a full run of every scenario (no --quick, no --only) also rewrites bench/RESULTS.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../testkit/services.js';
 import { javaConsumerPerf, kafkajsDoNothing } from './scenarios/ceilings.js';
+import { clientVariants } from './scenarios/clients.js';
 import { DESTINATION_KINDS, runForwarder } from './scenarios/forwarder.js';
 import { measureLatency, type LatencyResult } from './scenarios/latency.js';
 import { emitCost, javaProducerPerf, publishThroughput, type EmitCost } from './scenarios/producer.js';
@@ -23,7 +24,7 @@ import { renderResults, type BenchReport, type Row } from './lib/report.js';
 import { openSession } from './lib/session.js';
 import { median } from './lib/stats.js';
 
-const SCENARIOS = ['ceilings', 'forwarder', 'rsyslog', 'connect', 'producer', 'simulate', 'latency', 'soak'] as const;
+const SCENARIOS = ['ceilings', 'forwarder', 'rsyslog', 'connect', 'producer', 'clients', 'simulate', 'latency', 'soak'] as const;
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -126,6 +127,11 @@ async function main(): Promise<void> {
         } catch (err) {
           errors.producer = (err as Error).message;
           log(`  producer: FAILED ${errors.producer}`);
+        }
+      }
+      if (only.has('clients')) {
+        for (const [name, work] of clientVariants(ctx, Math.max(50_000, Math.round(events / 4)))) {
+          await record('client', name, work, name.includes('produce') ? 'idempotent, acks=all, batches of 2,000 bench records (key, 2 headers)' : 'stream, no work per record');
         }
       }
       if (only.has('simulate') && !errors.simulate) {
