@@ -121,7 +121,7 @@ async function platformaticDoNothing(ctx: BenchContext): Promise<Throughput> {
     if (count < ctx.events) throw new Error(`@platformatic/kafka consumer: ${count} of ${ctx.events} after 15 min`);
     return throughput(ctx, count, performance.now() - started, { startupMs: (firstAt ?? started) - started });
   } finally {
-    await (consumer.close(true) as Promise<void>).catch(() => undefined);
+    await new Promise<void>((resolve) => { consumer.close(true, () => resolve()); });
   }
 }
 
