@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     if (connectProblem) log(`Kafka Connect skipped: ${connectProblem}`);
   }
   const emitRuns: EmitCost[] = [];
-  const publishRuns: (Throughput & { javaEventsPerSec: number })[] = [];
+  const publishRuns: (Throughput & { javaEventsPerSec: number; peakRssMiB: number })[] = [];
   const simulateRuns: SimulateResult[] = [];
   let latency: LatencyResult | undefined;
   let soakResult: SoakResult | undefined;
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
           emitRuns.push(await emitCost(ctx, Math.min(50_000, events)));
           const p = await publishThroughput(ctx, Math.max(20_000, Math.round(events / 5)));
           const java = await javaProducerPerf(ctx, Math.max(100_000, Math.round(events / 2)));
-          publishRuns.push({ ms: p.ms, eventsPerSec: p.eventsPerSec, mbPerSec: (p.eventsPerSec * ctx.avroBytesPerEvent) / 1e6, javaEventsPerSec: java.eventsPerSec });
+          publishRuns.push({ ms: p.ms, eventsPerSec: p.eventsPerSec, mbPerSec: (p.eventsPerSec * ctx.avroBytesPerEvent) / 1e6, javaEventsPerSec: java.eventsPerSec, peakRssMiB: p.peakRssMiB });
           log(`  producer: emit ${emitRuns.at(-1)!.emitMicros.toFixed(2)} µs vs pino ${emitRuns.at(-1)!.pinoMicros.toFixed(2)} µs; publish ${Math.round(p.eventsPerSec)} events/s; Java ProducerPerformance ${Math.round(java.eventsPerSec)} events/s (${(p.eventsPerSec / java.eventsPerSec).toFixed(2)}×)`);
         } catch (err) {
           errors.producer = (err as Error).message;
@@ -205,6 +205,9 @@ async function main(): Promise<void> {
       emitMicros: median(emitRuns.map((e) => e.emitMicros)),
       pinoMicros: median(emitRuns.map((e) => e.pinoMicros)),
       emitVsPino: median(emitRuns.map((e) => e.ratio)),
+      emitP99Micros: median(emitRuns.map((e) => e.emitP99Micros)),
+      pinoP99Micros: median(emitRuns.map((e) => e.pinoP99Micros)),
+      publishPeakRssMiB: Math.max(...publishRuns.map((p) => p.peakRssMiB)),
       emitsPerRun: emitRuns[0]!.emits,
       publishEventsPerSec: median(publishRuns.map((p) => p.eventsPerSec)),
       publishMbPerSec: median(publishRuns.map((p) => p.mbPerSec)),
