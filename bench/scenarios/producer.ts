@@ -39,7 +39,7 @@ function p99Of(n: number, body: (i: number) => void): number {
     body(i);
     micros[i] = Number(process.hrtime.bigint() - start) / 1000;
   }
-  return percentile(micros, 0.99);
+  return percentile(micros, 99);
 }
 
 export async function emitCost(ctx: BenchContext, emits: number): Promise<EmitCost> {
