@@ -38,7 +38,8 @@ describe('status mapping', () => {
 describe('builders', () => {
   test('unset optional fields are absent, not undefined', () => {
     const e = buildApiEvent({ resourceId: RID, operationName: 'Op', method: 'DELETE', status: 204 });
-    assert.deepEqual(Object.keys(e).sort(), ['category', 'level', 'operationName', 'properties', 'resourceId', 'resultSignature', 'resultType', 'time']);
+    // correlationId is always set (a new UUID when the caller brings none); the rest only when given.
+    assert.deepEqual(Object.keys(e).sort(), ['category', 'correlationId', 'level', 'operationName', 'properties', 'resourceId', 'resultSignature', 'resultType', 'time']);
     assert.deepEqual(Object.keys(e.properties).sort(), ['eventType', 'method', 'operationStatus']);
     assert.equal(e.category, 'Audit');
   });
