@@ -11,6 +11,7 @@ import { parseDestination } from '../src/config/destinations.js';
 import { DestinationStore } from '../src/destinations/store.js';
 import { Forwarder } from '../src/forwarder/forwarder.js';
 import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
+import { DEFAULT_STREAMS } from '../src/sinks/loganalytics/config.js';
 import { rowToEvent } from '../src/sinks/loganalytics/request-builder.js';
 import { createTopics, deleteTopics, publishEvents, uniqueName } from '../testkit/kafka.js';
 import { startLogAnalyticsDouble, type LogAnalyticsDouble } from './helpers/loganalytics.js';
@@ -18,7 +19,7 @@ import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js'
 import { getServices } from '../testkit/services.js';
 
 const TOKEN_ENV = 'INSIGHT_LOGS_E2E_LA_TOKEN';
-const STREAMS = { audit: 'Custom-CIEventsAudit', operational: 'Custom-CIEventsOperational' };
+const STREAMS = DEFAULT_STREAMS;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
@@ -88,5 +89,9 @@ describe('Kafka → Forwarder → Log Analytics (test double)', { timeout: 180_0
     const faults = (await la.requests()).filter((r) => r.ruleId === ruleId && (r.status === 429 || r.status === 503)).length;
     assert.equal(faults, 6, 'the injected faults were met by the forwarder');
     assert.ok(stats.retries >= 1, 'faults were retried');
+    // Every row carries its event's CorrelationId, and no column the template does not declare.
+    const rows = [...(await la.rows(ruleId, STREAMS.audit)), ...(await la.rows(ruleId, STREAMS.operational))];
+    assert.ok(rows.every((r) => typeof r.CorrelationId === 'string' && r.CorrelationId !== ''), 'a row without CorrelationId');
+    await la.assertNoColumnProblems(ruleId);
   });
 });
