@@ -166,3 +166,16 @@ export function columnValue(column: Column, event: InsightEvent): unknown {
   if (value === undefined || value === null) return undefined;
   return column.encoding === 'json' ? JSON.stringify(value) : value;
 }
+
+/** The columns as the Markdown table of docs/sinks/loganalytics.md (kept equal by a test; `node scripts/azure-templates.mjs` rewrites it). */
+export function columnsMarkdownTable(): string {
+  const lines = [
+    '| column | type | from the event | `CIEventsAudit_CL` | `CIEventsOperational_CL` | in the official table |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const c of COLUMNS) {
+    const how = c.encoding === 'json' ? ' (as JSON text)' : c.derived ? ' (derived)' : '';
+    lines.push(`| \`${c.name}\` | ${c.type} | \`${c.source}\`${how} | ${c.operationalOnly ? '—' : 'yes'} | yes | ${c.official ? 'yes' : '**no** (ours)'} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
