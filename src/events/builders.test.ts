@@ -61,3 +61,11 @@ describe('builders', () => {
       (e: unknown) => e instanceof InsightLogsError && e.code === 'EVENT_INVALID' && e.message.includes('properties.tasksCount'));
   });
 });
+
+test('workflow events take Informational, Warning or Error, not Critical (API events still may)', () => {
+  const base = { resourceId: RID, operationType: 'Map' as const, phase: 'Task' as const, stage: 'Completed' as const, workflowJobId: 'j', resultType: 'Failure' as const };
+  assert.equal(buildWorkflowEvent({ ...base, level: 'Warning' }).level, 'Warning');
+  assert.throws(() => buildWorkflowEvent({ ...base, level: 'Critical' }), /level must be one of Informational, Warning, Error/);
+  assert.equal(buildApiEvent({ resourceId: RID, operationName: 'Op', method: 'GET', status: 500, level: 'Critical' }).level, 'Critical');
+});
+

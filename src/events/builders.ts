@@ -4,6 +4,7 @@
  * get the routing rule or the status mapping wrong.
  */
 import { randomUUID } from 'node:crypto';
+import { InsightLogsError } from '../errors.js';
 import { assertValidEvent } from './validate.js';
 import { categoryFor } from './routing.js';
 import { workflowOperationName, type OperationType, type WorkflowPhase, type WorkflowStage } from './operation-types.js';
@@ -149,8 +150,19 @@ export interface WorkflowEventInput {
   correlationId?: string;
 }
 
+/**
+ * Levels a new workflow event may have: the Customer Insights documentation lists
+ * Informational, Warning and Error for workflow events. `Critical` stays in the schema (the
+ * Azure Monitor common schema has it, API events may use it, and removing an Avro enum symbol
+ * would make older records undecodable), so readers accept it; builders do not write it.
+ */
+export const WORKFLOW_LEVELS: readonly Level[] = ['Informational', 'Warning', 'Error'];
+
 /** Builds and validates a WorkflowEvent; the operationName is derived from type, phase and stage. */
 export function buildWorkflowEvent(input: WorkflowEventInput): WorkflowEvent {
+  if (input.level !== undefined && !WORKFLOW_LEVELS.includes(input.level)) {
+    throw new InsightLogsError('EVENT_INVALID', `invalid WorkflowEvent: level must be one of ${WORKFLOW_LEVELS.join(', ')} (the levels the Customer Insights documentation lists for workflow events), got ${String(input.level)}`);
+  }
   const event: WorkflowEvent = compact({
     time: input.time ?? nowIso(),
     resourceId: input.resourceId,

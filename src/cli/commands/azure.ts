@@ -8,7 +8,11 @@ import { InsightLogsError } from '../../errors.js';
 import { TEMPLATE_KINDS, armTemplateText, type TemplateKind } from '../../azure/templates.js';
 
 export function register(program: Command): void {
-  const azure = program.command('azure').description('Azure set-up for the destinations (templates to deploy)');
+  const azure = program.command('azure').description('Azure set-up for the destinations (templates to deploy)')
+    .addHelpText('after', `
+Examples:
+  $ insight-logs azure template loganalytics > la.json
+  $ insight-logs azure template storage`);
   azure
     .command('template')
     .argument('<destination>', TEMPLATE_KINDS.join(' | '))

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { InsightLogsError } from '../../errors.js';
 import type { FieldPath } from '../../events/fields.js';
-import { buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from '../../events/builders.js';
+import { WORKFLOW_LEVELS, buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from '../../events/builders.js';
 import { OPERATION_TYPES, isOperationType } from '../../events/operation-types.js';
 import { topicNamesFromEnv } from '../../config/topic-names.js';
 import {
@@ -146,7 +146,7 @@ export function workflowInputFromFlags(flags: WorkflowFlags): WorkflowEventInput
     resourceId: flags.resourceId, operationType, phase, stage, resultType, workflowJobId: flags.jobId ?? randomUUID(),
   };
   const optional: Partial<WorkflowEventInput> = {
-    durationMs: nonNegative('--duration-ms', flags.durationMs), level: oneOf<Level>('--level', flags.level, LEVELS), time: flags.time,
+    durationMs: nonNegative('--duration-ms', flags.durationMs), level: oneOf<Level>('--level', flags.level, WORKFLOW_LEVELS), time: flags.time,
     instanceId: flags.instanceId, tasksCount: nonNegative('--tasks-count', flags.tasksCount), submittedBy: flags.submittedBy,
     workflowType: oneOf('--workflow-type', flags.workflowType, WORKFLOW_TYPES),
     workflowSubmissionKind: oneOf('--submission-kind', flags.submissionKind, WORKFLOW_SUBMISSION_KINDS),
@@ -213,7 +213,7 @@ Examples:
     .option('--job-id <id>', 'workflowJobId shared by a run\'s events (default a new UUID)')
     .option('--result <result>', `${WORKFLOW_RESULT_TYPES.join(', ')} (default Running when started, Successful when completed)`)
     .option('--duration-ms <n>', 'duration in milliseconds')
-    .option('--level <level>', `override the level (default Error for Failure, else Informational)`)
+    .option('--level <level>', `override the level: ${WORKFLOW_LEVELS.join(', ')} (default Error for Failure, else Informational)`)
     .option('--time <iso>', 'event time (default now), UTC ISO 8601')
     .option('--instance-id <id>', 'properties.instanceId')
     .option('--tasks-count <n>', 'workflow events: number of tasks')
