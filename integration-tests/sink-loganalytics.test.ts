@@ -278,6 +278,33 @@ describe('loganalytics sink specifics', () => {
     assert.match(await res.text(), /uncompressed/);
   });
 
+  test('a 413 for the uncompressed size (a double with a 20 KB limit) is met by halving: everything lands, a lone oversize row is dead-lettered', async () => {
+    const small = await startLogAnalyticsDouble({ maxBodyBytes: 20_000 });
+    try {
+      const rule = await small.addRule();
+      const settings = logAnalyticsSinkType.parseSettings({ endpoint: small.endpoint, ruleId: rule, tokenEnv: TOKEN_ENV, allowInsecure: true }, 'destinations[0]');
+      const tight = logAnalyticsSinkType.create(settings, { name: 'it-la-413', categories: ['audit', 'operational'], logger: silentLogger, env: { [TOKEN_ENV]: small.token } });
+      try {
+        // ~40 rows of ~1.2 KB: ~50 KB of JSON, a few KB of gzip — under the limit as sent, over it uncompressed.
+        const batch = makeSinkRecords(40, { audit: true });
+        const base = batch[0]!.event as unknown as Record<string, any>;
+        const lone = record({ ...base, uri: `${base.uri}&pad=${'z'.repeat(30_000)}` } as InsightEvent, 99);
+        const outcome = await tight.send([...batch, lone]);
+        assert.ok(outcome.status === 'delivered');
+        assert.deepEqual(outcome.rejected?.map((r) => [r.record, r.code]), [[lone, 'RECORD_TOO_LARGE']]);
+        const requests = await small.requests();
+        assert.ok(requests.some((r) => r.status === 413 && r.wireBytes < 20_000), 'a request refused for its uncompressed size');
+        const ids = new Set((await small.rows(rule, STREAMS.audit)).map(rowToEvent).map(idOf));
+        for (const r of batch) assert.ok(ids.has(idOf(r.event)), 'a record is missing');
+        await small.assertNoColumnProblems();
+      } finally {
+        await tight.close();
+      }
+    } finally {
+      await small.stop();
+    }
+  });
+
   test('an unknown stream is retryable (config can be fixed) and the healthcheck names it', async () => {
     const lost = createSink(ruleId, { streams: { audit: 'Custom-NoSuchStream', operational: STREAMS.operational } });
     try {
