@@ -15,6 +15,7 @@ import { DEFAULT_STREAMS } from '../src/sinks/loganalytics/config.js';
 import { rowToEvent } from '../src/sinks/loganalytics/request-builder.js';
 import { createTopics, deleteTopics, publishEvents, uniqueName } from '../testkit/kafka.js';
 import { startLogAnalyticsDouble, type LogAnalyticsDouble } from './helpers/loganalytics.js';
+import type { InsightEvent } from '../src/events/types.js';
 import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js';
 import { getServices } from '../testkit/services.js';
 
@@ -72,7 +73,10 @@ describe('Kafka → Forwarder → Log Analytics (test double)', { timeout: 180_0
     await la.throttle(3);
     await publishEvents(brokers, topics.operational, operational.map((i, n) => (n % 2 ? workflowEventWithId(i) : apiEventWithId(i, { audit: false }))));
     await la.fail(3);
-    await publishEvents(brokers, topics.audit, audit.slice(200).map((i) => apiEventWithId(i, { audit: true })));
+    // One audit event with a 100 KB user agent: it lands cut to 64 KB, and the metric counts it.
+    const long = { ...apiEventWithId(audit[399]!, { audit: true }) } as unknown as Record<string, any>;
+    long.properties = { ...long.properties, userAgent: `agent-${'u'.repeat(100_000)}` };
+    await publishEvents(brokers, topics.audit, [...audit.slice(200, 399).map((i) => apiEventWithId(i, { audit: true })), long as unknown as InsightEvent]);
 
     const deadline = Date.now() + 90_000;
     while ((forwarder.pipelineStats(name)?.delivered ?? 0) < 800 && Date.now() < deadline) await sleep(200);
@@ -93,5 +97,9 @@ describe('Kafka → Forwarder → Log Analytics (test double)', { timeout: 180_0
     const rows = [...(await la.rows(ruleId, STREAMS.audit)), ...(await la.rows(ruleId, STREAMS.operational))];
     assert.ok(rows.every((r) => typeof r.CorrelationId === 'string' && r.CorrelationId !== ''), 'a row without CorrelationId');
     await la.assertNoColumnProblems(ruleId);
+    const cut = rows.find((r) => typeof r.Uri === 'string' && r.Uri.includes(audit[399]!));
+    assert.match(String(cut?.UserAgent), /…\[truncated by insight-logs: 100006 bytes\]$/);
+    const truncated = (await forwarder.metrics.truncatedValues.get()).values.find((v) => v.labels.destination === name);
+    assert.equal(truncated?.value, 1, 'insight_logs_truncated_values_total counts the cut value');
   });
 });
