@@ -70,12 +70,14 @@ export class SchemaRegistry {
   }
 
   /**
-   * Loads this package's `schemas/*.avsc` as the readers. No older writer versions exist yet:
-   * when a schema changes, its previous version must be passed as an older writer schema.
+   * Loads this package's `schemas/*.avsc` as the readers and `schemas/history/*.avsc` (every
+   * earlier version still on the topics: v1 before `correlationId` and `AffectedTables`) as
+   * older writers. When a schema changes, its previous version goes into `history/`.
    */
   static fromPackage(): SchemaRegistry {
     const dir = join(packageRoot(), 'schemas');
-    return new SchemaRegistry(readdirSync(dir).filter((f) => f.endsWith('.avsc')).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as object));
+    const load = (folder: string): object[] => readdirSync(folder).filter((f) => f.endsWith('.avsc')).sort().map((f) => JSON.parse(readFileSync(join(folder, f), 'utf8')) as object);
+    return new SchemaRegistry(load(dir), load(join(dir, 'history')));
   }
 
   addWriterSchema(schema: object): void {

@@ -74,3 +74,13 @@ test('valuesAt walks objects, not into strings', () => {
   assert.deepEqual(valuesAt(del, 'properties.method.length'), []);
   assert.deepEqual(valuesAt(del, 'nothing.here'), []);
 });
+
+test('correlationId is a filter field (tail --filter correlationId=…), and additionalInfo uses the current names', () => {
+  const rid = '/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.D365CUSTOMERINSIGHTS/INSTANCES/I';
+  const event = buildApiEvent({ resourceId: rid, operationName: 'Op', method: 'GET', status: 200, correlationId: 'req-123' });
+  assert.ok(parseFilter('correlationId=req-1*').matches(event));
+  assert.ok(!parseFilter('correlationId=other').matches(event));
+  const task = buildWorkflowEvent({ resourceId: rid, operationType: 'Map', phase: 'Task', stage: 'Completed', workflowJobId: 'j', resultType: 'Successful', additionalInfo: { AffectedEntities: ['Customer'] } });
+  assert.ok(parseFilter('properties.additionalInfo.AffectedTables=Customer').matches(task));
+  assert.throws(() => parseFilter('properties.additionalInfo.AffectedEntities=Customer'), InsightLogsError);
+});
