@@ -16,7 +16,7 @@ import { cliKafkaSettings, cliLogger, withDeadline } from '../kafka-cli.js';
 
 interface SimulateFlags {
   rate: string; duration: string; instances: string; errorRate: string; seed?: string; maxEvents?: string;
-  instancePrefix: string; progressEvery: string; metricsPort?: string;
+  instancePrefix: string; progressEvery: string; metricsPort?: string; metricsHost: string;
 }
 
 function parseRate(value: string, flag: string): number {
@@ -69,7 +69,7 @@ async function simulate(flags: SimulateFlags): Promise<void> {
   let result;
   // The producer SDK's own metrics (published, failed by code, pending), as a service would expose them.
   const server = metricsPort === undefined ? undefined
-    : await startMetricsServer({ port: metricsPort, registry: producer.metrics.registry, health: () => ({ healthy: true, ready: true, detail: {} }) });
+    : await startMetricsServer({ port: metricsPort, host: flags.metricsHost, registry: producer.metrics.registry, health: () => ({ healthy: true, ready: true, detail: {} }) });
   if (server) process.stderr.write(`simulate: producer metrics on http://${server.host}:${server.port}/metrics\n`);
   try {
     await withDeadline(producer.connect(), 15_000, settings, 'connecting');
@@ -104,7 +104,8 @@ export function register(program: Command): void {
     .option('--max-events <n>', 'stop after this many events')
     .option('--instance-prefix <name>', 'instance names are <prefix>-1, <prefix>-2 …', 'CONTOSO')
     .option('--progress-every <duration>', 'progress line interval on stderr', '5s')
-    .option('--metrics-port <port>', 'serve the producer SDK\'s metrics on 127.0.0.1:<port>/metrics while running (0 = any free port)')
+    .option('--metrics-port <port>', 'serve the producer SDK\'s metrics on <port>/metrics while running (0 = any free port)')
+    .option('--metrics-host <host>', 'address to bind the metrics server to', '127.0.0.1')
     .addHelpText('after', `
 About a quarter of the events belong to workflow runs (WorkflowStarted, tasks started and
 completed, WorkflowCompleted, one workflowJobId); the rest are API calls, mostly GET, with
