@@ -632,7 +632,7 @@ describe('each check fails on a broken copy', () => {
     { what: 'the runtime stage running as root', file: DOCKERFILE, from: 'USER node', to: 'USER root', expect: /USER root; run as a non-root user/ },
     { what: 'dev dependencies in the runtime stage', file: DOCKERFILE, from: 'npm ci --omit=dev', to: 'npm ci', expect: /install with npm ci --omit=dev/ },
     { what: 'Prometheus outside the observability profile', file: COMPOSE, from: /(prometheus:\n[^\n]*\n)\s+profiles: \["observability"\]\n/, to: '$1', expect: /prometheus.profiles: must include "observability"/ },
-    { what: 'a core service put in a profile', file: COMPOSE, from: /(\n  forwarder:\n)/, to: '$1    profiles: ["observability"]\n', expect: /forwarder.profiles: observability; the core stack must start without a profile/ },
+    { what: 'a core service put in a profile', file: COMPOSE, from: /(\n {2}forwarder:\n)/, to: '$1    profiles: ["observability"]\n', expect: /forwarder.profiles: observability; the core stack must start without a profile/ },
     { what: 'Prometheus scraping the wrong forwarder port', file: PROMETHEUS_CONFIG, from: "'forwarder:9464'", to: "'forwarder:9100'", expect: /job insight-logs-forwarder scrapes forwarder:9100; forwarder serves metrics on forwarder:9464/ },
     { what: 'the simulator not serving producer metrics', file: COMPOSE, from: ', "--metrics-port", "9465", "--metrics-host", "0.0.0.0"', to: '', expect: /simulator.command: no --metrics-port for Prometheus job insight-logs-producer/ },
     { what: 'the rules not mounted', file: COMPOSE, from: /\n\s+- \.\/deploy\/observability\/insight-logs\.rules\.yml:[^\n]+/, to: '', expect: /rule file \/etc\/prometheus\/insight-logs.rules.yml is not/ },

@@ -114,36 +114,36 @@ test('bad flags are refused with one clear line', async () => {
 test('top in a terminal: keys, resize, a stopped destination turns red within a refresh, NO_COLOR, Ctrl-C', { timeout: 240_000, skip: hasTmux ? false : NO_TMUX }, async () => {
   const s = stack!;
   const args = ['top', '--interval', `${INTERVAL_S}s`, '--metrics', metricsUrl()];
-  term.start('top', tmp, s.env, args, { x: 200, y: 40 });
+  term.start('topview', tmp, s.env, args, { x: 200, y: 40 });
   const rowOf = (text: string, name: string): { text: string; fg: number | undefined } => colouredLines(text).find((l) => l.text.startsWith(name)) ?? { text: '', fg: undefined };
   const rowPattern = (name: string, state: string) => new RegExp(`^${name}\\s+${state}\\s+\\d`, 'm');
-  const first = await term.waitForScreen('top', rowPattern(s.blob, 'running'), 30_000, { history: false });
+  const first = await term.waitForScreen('topview', rowPattern(s.blob, 'running'), 30_000, { history: false });
   assert.match(stripAnsi(first), /^insight-logs top — .* — every 1 s — forwarders: 1 answering/m);
   assert.match(stripAnsi(first), /^published: audit [\d.]+\/s .* operational [\d.]+\/s/m);
   assert.match(stripAnsi(first), /DESTINATION↓\s+STATE\s+IN\/s\s+OUT\/s\s+BYTES\/s\s+LAG audit\s+LAG oper\.\s+TREND\s+RETRY\/s\s+DLQ\s+DLQ 1m\s+LAST OK\s+LAST ERROR/);
   assert.notEqual(rowOf(first, s.blob).fg, 31, 'a delivering destination is not red');
 
   // Keys: s moves the sort to the next column, r reverses it, p pauses.
-  term.tmux('send-keys', '-t', 'top', 's');
-  await term.waitForScreen('top', /STATE↓/, 5000, { history: false });
-  term.tmux('send-keys', '-t', 'top', 'r');
-  await term.waitForScreen('top', /STATE↑/, 5000, { history: false });
-  term.tmux('send-keys', '-t', 'top', 'p');
-  await term.waitForScreen('top', / — PAUSED — /, 5000, { history: false });
-  term.tmux('send-keys', '-t', 'top', 'p');
-  await term.waitForScreen('top', / — every 1 s — /, 5000, { history: false });
-  term.tmux('send-keys', '-t', 'top', 'r');
-  await term.waitForScreen('top', /STATE↓/, 5000, { history: false });
+  term.tmux('send-keys', '-t', 'topview', 's');
+  await term.waitForScreen('topview', /STATE↓/, 5000, { history: false });
+  term.tmux('send-keys', '-t', 'topview', 'r');
+  await term.waitForScreen('topview', /STATE↑/, 5000, { history: false });
+  term.tmux('send-keys', '-t', 'topview', 'p');
+  await term.waitForScreen('topview', / — PAUSED — /, 5000, { history: false });
+  term.tmux('send-keys', '-t', 'topview', 'p');
+  await term.waitForScreen('topview', / — every 1 s — /, 5000, { history: false });
+  term.tmux('send-keys', '-t', 'topview', 'r');
+  await term.waitForScreen('topview', /STATE↓/, 5000, { history: false });
 
   // A resize redraws at the new width at once, and top keeps running.
-  term.tmux('resize-window', '-t', 'top', '-x', '100', '-y', '30');
-  const narrow = stripAnsi(await term.waitForScreen('top', /insight-logs top — /, 5000, { history: false }));
+  term.tmux('resize-window', '-t', 'topview', '-x', '100', '-y', '30');
+  const narrow = stripAnsi(await term.waitForScreen('topview', /insight-logs top — /, 5000, { history: false }));
   const lines = narrow.split('\n').filter((l) => l.trim());
   assert.ok(lines.every((l) => [...l].length <= 100), `every line fits 100 columns:\n${narrow}`);
   assert.match(narrow, new RegExp(`^${s.blob}`, 'm'));
   assert.doesNotMatch(narrow, /EXIT=/);
-  term.tmux('resize-window', '-t', 'top', '-x', '200', '-y', '40');
-  await term.waitForScreen('top', /LAST ERROR/, 5000, { history: false });
+  term.tmux('resize-window', '-t', 'topview', '-x', '200', '-y', '40');
+  await term.waitForScreen('topview', /LAST ERROR/, 5000, { history: false });
 
   // Stop the blob destination's storage: once the forwarder reports the failure on /metrics,
   // the row is red by the next refresh.
@@ -159,7 +159,7 @@ test('top in a terminal: keys, resize, a stopped destination turns red within a 
   }
   let red: string;
   for (;;) {
-    red = term.screen('top', { history: false });
+    red = term.screen('topview', { history: false });
     const row = rowOf(red, s.blob);
     if (row.fg === 31 && /^\S+\s+(failing|stalled)\s/.test(row.text)) break;
     if (Date.now() - reportedAt > 30_000) assert.fail(`the row never turned red:\n${red}`);
@@ -170,7 +170,7 @@ test('top in a terminal: keys, resize, a stopped destination turns red within a 
   assert.ok(redAt - reportedAt <= INTERVAL_S * 1000 + 1500, `red ${redAt - reportedAt} ms after the forwarder reported it (refresh every ${INTERVAL_S} s)`);
   assert.notEqual(rowOf(red, s.dir).fg, 31, 'the dir destination keeps delivering: not red');
   process.stdout.write(`# top: storage stopped → forwarder reported failure ${reportedAt - stoppedAt} ms → row red ${redAt - reportedAt} ms later\n`);
-  if (process.env.TOP_CAPTURE) writeFileSync(process.env.TOP_CAPTURE, term.tmux('capture-pane', '-p', '-t', 'top').replace(/[ \t]+$/gm, '').trimEnd() + '\n');
+  if (process.env.TOP_CAPTURE) writeFileSync(process.env.TOP_CAPTURE, term.tmux('capture-pane', '-p', '-t', 'topview').replace(/[ \t]+$/gm, '').trimEnd() + '\n');
 
   // NO_COLOR: the same screen without a single colour.
   term.start('plain', tmp, { ...s.env, NO_COLOR: '1' }, args, { x: 200, y: 40 });
@@ -180,8 +180,8 @@ test('top in a terminal: keys, resize, a stopped destination turns red within a 
   assert.match(await term.waitForScreen('plain', /EXIT=\d+/, 15_000), /EXIT=0/);
 
   // Ctrl-C: exit 0, no error, the terminal's own screen back (the alternate screen is left).
-  term.tmux('send-keys', '-t', 'top', 'C-c');
-  const exited = stripAnsi(await term.waitForScreen('top', /EXIT=\d+/, 15_000, { history: false }));
+  term.tmux('send-keys', '-t', 'topview', 'C-c');
+  const exited = stripAnsi(await term.waitForScreen('topview', /EXIT=\d+/, 15_000, { history: false }));
   assert.match(exited, /EXIT=0/);
   assert.doesNotMatch(exited, /insight-logs: /, 'no error printed');
   assert.doesNotMatch(exited, /DESTINATION/, 'the table went with the alternate screen');

@@ -20,8 +20,18 @@ export class Terminal {
     return r.stdout;
   }
 
-  /** Starts `env … node main.js <args>` in a new session in `cwd`; the shell prints EXIT=<code> after it. */
+  /**
+   * Starts `env … node main.js <args>` in a new session in `cwd`. Avoid session names tmux reads
+   * as pane tokens (`top`, `bottom`, `left`, `right`, …: `-t top` is the top pane of the current
+   * window, not the session "top").
+   */
   start(session: string, cwd: string, env: Record<string, string>, args: string[], size = { x: 220, y: 60 }): void {
+    if (/^(top|bottom|left|right|top-left|top-right|bottom-left|bottom-right|last|next|previous|mouse)$/.test(session)) throw new Error(`tmux session name "${session}" is a pane token`);
+    this.startSession(session, cwd, env, args, size);
+  }
+
+  /** Starts `env … node main.js <args>` in a new session in `cwd`; the shell prints EXIT=<code> after it. */
+  private startSession(session: string, cwd: string, env: Record<string, string>, args: string[], size: { x: number; y: number }): void {
     const vars = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
     // The shell outlives a Ctrl-C aimed at the command (a trap, reset for the child), so the exit code shows.
     const command = `trap 'true' INT; cd ${shellQuote(cwd)} && env -u NO_COLOR -u FORCE_COLOR ${vars} ${shellQuote(process.execPath)} ${shellQuote(cliPath())} ${args.map(shellQuote).join(' ')}; echo "EXIT=$?"; sleep 600`;

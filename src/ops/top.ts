@@ -255,6 +255,8 @@ export interface RenderOptions {
   sort: SortKey;
   descending: boolean;
   paused: boolean;
+  /** Why the latest refresh failed (the figures shown are the previous ones). */
+  problem?: string | undefined;
   /** Shown in the header: the time of the latest refresh. */
   now?: number;
 }
@@ -297,6 +299,7 @@ export function renderTop(view: TopView, options: RenderOptions): string[] {
   lines.push(paint(fit(`insight-logs top — ${time} UTC — ${state} — forwarders: ${header.forwarders.ok.length} answering${header.forwarders.failed.length ? `, ${header.forwarders.failed.length} not (${header.forwarders.failed.join(', ')})` : ''}`, options.width), BOLD));
   const published = header.publishRates.map((p) => `${p.category} ${rate(p.perSec)}/s (${p.topic}, ${p.total} total)`).join('   ');
   lines.push(fit(`published: ${published || 'no source topics'}`, options.width));
+  if (options.problem) lines.push(paint(fit(`last refresh failed (showing the one before): ${options.problem}`, options.width), options.color ? COLORS.warn : ''));
   if (header.forwarders.ok.length === 0) lines.push(paint(fit('no forwarder metrics: pass --metrics http://HOST:PORT/metrics, or start one with: insight-logs forward', options.width), options.color ? COLORS.warn : ''));
   lines.push('');
 

@@ -15,7 +15,7 @@ import { fetchMetricsText, parseForwarderMetrics } from '../../ops/metrics-scrap
 import { groupLag, groupsWithPrefix, offsetsOfExisting, describeGroupState, type TopicOffsets } from '../../ops/offsets.js';
 import { SORT_KEYS, TopModel, renderTop, topJson, type SortKey, type TopSample } from '../../ops/top.js';
 import { useColor } from '../../tail/format.js';
-import { sleep } from '../../util/time.js';
+import { settlesWithin, sleep } from '../../util/time.js';
 import { outputOption, parseDuration } from '../common.js';
 import { asKafkaUnavailable, cliKafka, cliKafkaSettings, cliLogger, withDeadline } from '../kafka-cli.js';
 
@@ -79,12 +79,14 @@ async function kafkaSide(admin: Admin, names: ReturnType<typeof topicNamesFromEn
   const [{ found }, groupIds] = await Promise.all([offsetsOfExisting(admin, [names.audit, names.operational]), groupsWithPrefix(admin, GROUP_PREFIX)]);
   const sources = new Map<string, TopicOffsets>(found);
   const groups: TopSample['groups'] extends ReadonlyMap<string, infer V> ? Map<string, V> : never = new Map();
-  await Promise.all(groupIds.map(async (id) => {
+  // One group after the other, as status does: kafkajs' admin hung now and then (tens of
+  // seconds) with these requests sent all at once.
+  for (const id of groupIds) {
     const lag = await groupLag(admin, id, sources);
     const lagByTopic = new Map<string, bigint>();
     for (const p of lag.partitions) lagByTopic.set(p.topic, (lagByTopic.get(p.topic) ?? 0n) + p.lag);
     groups.set(id.slice(GROUP_PREFIX.length), { state: lag.state, description: describeGroupState(lag), members: lag.members, lagByTopic });
-  }));
+  }
   return { topicEnds: new Map([...found].map(([t, o]) => [t, o.endTotal])), groups, groupIds };
 }
 
@@ -148,7 +150,7 @@ async function top(flags: TopFlags): Promise<void> {
   const out = process.stdout;
   const screen = out.isTTY && !flags.once && flags.output === 'table';
   const color = useColor(Boolean(out.isTTY), process.env, flags.color);
-  const ui = { sort: flags.sort as SortKey, descending: false, paused: false };
+  const ui: { sort: SortKey; descending: boolean; paused: boolean; problem?: string | undefined } = { sort: flags.sort as SortKey, descending: false, paused: false };
   const stdin = process.stdin;
   let raw = false;
   const draw = (): void => {
@@ -188,8 +190,13 @@ async function top(flags: TopFlags): Promise<void> {
         stdin.resume();
       }
     }
-    const sample = (): Promise<TopSample> => withDeadline(takeSample(admin, flags.metrics, names), 60_000, settings, 'reading offsets and metrics');
-    model.add(await sample());
+    // A refresh gets a few intervals; Ctrl-C never waits for one.
+    const sampleDeadlineMs = Math.max(10_000, 5 * intervalMs);
+    const aborted = new Promise<undefined>((resolve) => stop.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+    const sample = (): Promise<TopSample | undefined> => Promise.race([withDeadline(takeSample(admin, flags.metrics, names), sampleDeadlineMs, settings, 'reading offsets and metrics'), aborted]);
+    const firstSample = await sample();
+    if (!firstSample) return;
+    model.add(firstSample);
     // --once needs two samples for rates: it prints after the second, an interval later.
     if (!flags.once) draw();
     // Refreshes start every interval (the time a sample takes is not added to it).
@@ -203,7 +210,19 @@ async function top(flags: TopFlags): Promise<void> {
       wake = undefined;
       if (stop.signal.aborted) break;
       if (ui.paused) continue;
-      model.add(await sample());
+      let next: TopSample | undefined;
+      try {
+        next = await sample();
+      } catch (err) {
+        // One slow or failed refresh: say so and keep the last figures, unless printing once.
+        if (flags.once || !screen) throw err;
+        ui.problem = err instanceof Error ? err.message : String(err);
+        draw();
+        continue;
+      }
+      if (!next) break;
+      ui.problem = undefined;
+      model.add(next);
       draw();
       if (flags.once) break;
     }
@@ -221,7 +240,9 @@ async function top(flags: TopFlags): Promise<void> {
       }
       out.write(ALT_SCREEN_OFF);
     }
-    await admin.disconnect().catch(() => undefined);
+    await settlesWithin(admin.disconnect().catch(() => undefined), 2000);
+    // A kafkajs request left hanging must not keep the process alive after the screen is restored.
+    setTimeout(() => process.exit(), 2000).unref();
   }
 }
 
