@@ -38,6 +38,7 @@ interface Service {
   healthcheck?: { test?: unknown; disable?: boolean };
   dependsOn: Record<string, string>;
   restart?: string;
+  profiles: string[];
 }
 interface DockerStage { from: string; name?: string; instructions: [string, string][] }
 interface Stack {
@@ -46,6 +47,8 @@ interface Stack {
   destinations: unknown;
   hubConfig: any;
   packageJson: { version: string; bin: Record<string, string> };
+  /** deploy/observability: Prometheus config, rules text, Grafana provisioning and dashboards. */
+  observability: { prometheus: any; rules: string; datasources: any; dashboardProviders: any; dashboards: any[] };
 }
 /** What the code says, independent of the files under test. */
 interface CodeFacts { envRead: Set<string>; hubs: string[]; sinkDefaultHubs: string[]; sinkDefaultContainers: string[] }
@@ -55,6 +58,10 @@ const DOCKERFILE = 'Dockerfile';
 const DESTINATIONS = 'docker/destinations.yaml';
 const HUB_CONFIG = 'docker/eventhubs-emulator/Config.json';
 const HUB_CONFIG_IN_CONTAINER = '/Eventhubs_Emulator/ConfigFiles/Config.json';
+const OBSERVABILITY = 'deploy/observability';
+const PROMETHEUS_CONFIG = `${OBSERVABILITY}/prometheus.yml`;
+const RULES = `${OBSERVABILITY}/insight-logs.rules.yml`;
+const GRAFANA = `${OBSERVABILITY}/grafana`;
 
 function asStringList(value: unknown): string[] | undefined {
   if (value === undefined || value === null) return undefined;
@@ -108,6 +115,7 @@ function parseCompose(text: string): Record<string, Service> {
       healthcheck: raw.healthcheck,
       dependsOn: asDependsOn(raw.depends_on),
       restart: raw.restart,
+      profiles: asStringList(raw.profiles) ?? [],
     };
   }
   return services;
@@ -139,6 +147,13 @@ function loadStack(root: string): Stack {
     destinations: parseYaml(read(DESTINATIONS)),
     hubConfig: JSON.parse(read(HUB_CONFIG)),
     packageJson: JSON.parse(read('package.json')),
+    observability: {
+      prometheus: parseYaml(read(PROMETHEUS_CONFIG)),
+      rules: read(RULES),
+      datasources: parseYaml(read(`${GRAFANA}/provisioning/datasources/prometheus.yml`)),
+      dashboardProviders: parseYaml(read(`${GRAFANA}/provisioning/dashboards/insight-logs.yml`)),
+      dashboards: readdirSync(join(root, `${GRAFANA}/dashboards`)).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(read(`${GRAFANA}/dashboards/${f}`))),
+    },
   };
 }
 
@@ -425,6 +440,76 @@ const checkDockerfile: Check = (stack) => {
   return problems;
 };
 
+/** `./host/path:/container/path[:ro]` mounts of a service as [host path without ./, container path]. */
+function mounts(service: Service | undefined): [string, string][] {
+  return (service?.volumes ?? []).map((v) => v.split(':')).map(([host, container]) => [host!.replace(/^\.\//, ''), container!]);
+}
+
+/** The repository path mounted at `containerPath` (a file, or under a mounted folder), or undefined. */
+function hostPathOf(service: Service | undefined, containerPath: string): string | undefined {
+  for (const [host, container] of mounts(service)) {
+    if (containerPath === container) return host;
+    if (containerPath.startsWith(`${container}/`)) return `${host}${containerPath.slice(container.length)}`;
+  }
+  return undefined;
+}
+
+const checkObservability: Check = (stack) => {
+  const problems: string[] = [];
+  const { prometheus: promConfig, rules, datasources, dashboardProviders, dashboards } = stack.observability;
+  const prometheus = stack.services.prometheus;
+  const grafana = stack.services.grafana;
+  if (!prometheus || !grafana) return ['compose: the observability profile needs a "prometheus" and a "grafana" service'];
+  for (const [name, service] of Object.entries(stack.services)) {
+    const wanted = name === 'prometheus' || name === 'grafana';
+    if (wanted && !service.profiles.includes('observability')) problems.push(`${name}.profiles: must include "observability" (docker compose --profile observability up)`);
+    if (!wanted && service.profiles.length) problems.push(`${name}.profiles: ${service.profiles.join(', ')}; the core stack must start without a profile`);
+  }
+  const configFlag = prometheus.command?.find((a) => a.startsWith('--config.file='))?.split('=')[1] ?? '/etc/prometheus/prometheus.yml';
+  if (hostPathOf(prometheus, configFlag) !== PROMETHEUS_CONFIG) problems.push(`prometheus.volumes: ${configFlag} (--config.file) must be ./${PROMETHEUS_CONFIG}`);
+  for (const file of (promConfig?.rule_files ?? []) as string[]) {
+    if (hostPathOf(prometheus, file) !== RULES) problems.push(`${PROMETHEUS_CONFIG}: rule file ${file} is not ./${RULES} mounted into prometheus`);
+  }
+  if (!(promConfig?.rule_files ?? []).length) problems.push(`${PROMETHEUS_CONFIG}: no rule_files (the alerts would never be evaluated)`);
+  // Each scrape job the rules name must scrape the compose service serving that metrics port.
+  const jobs = new Map<string, string[]>(((promConfig?.scrape_configs ?? []) as any[]).map((j) => [j.job_name, (j.static_configs ?? []).flatMap((c: any) => c.targets ?? [])]));
+  const expected: [string, string][] = [['insight-logs-forwarder', 'forwarder'], ['insight-logs-producer', 'simulator']];
+  for (const [job, serviceName] of expected) {
+    const service = stack.services[serviceName];
+    const port = flagValue(service?.command, '--metrics-port');
+    if (!port) { problems.push(`${serviceName}.command: no --metrics-port for Prometheus job ${job}`); continue; }
+    if (flagValue(service?.command, '--metrics-host') !== '0.0.0.0') problems.push(`${serviceName}.command: --metrics-host 0.0.0.0 is needed for Prometheus to reach it`);
+    const targets = jobs.get(job);
+    if (!targets) problems.push(`${PROMETHEUS_CONFIG}: no scrape job ${job}`);
+    else if (!targets.includes(`${serviceName}:${port}`)) problems.push(`${PROMETHEUS_CONFIG}: job ${job} scrapes ${targets.join(', ')}; ${serviceName} serves metrics on ${serviceName}:${port}`);
+  }
+  for (const m of rules.matchAll(/job="([^"]+)"/g)) if (!jobs.has(m[1]!)) problems.push(`${RULES}: job "${m[1]}" is not a scrape job in ${PROMETHEUS_CONFIG}`);
+  // Grafana: provisioning and dashboards mounted, the data source pointing at the prometheus service.
+  const provisioning = hostPathOf(grafana, '/etc/grafana/provisioning');
+  if (provisioning !== `${GRAFANA}/provisioning`) problems.push(`grafana.volumes: /etc/grafana/provisioning must be ./${GRAFANA}/provisioning`);
+  for (const provider of (dashboardProviders?.providers ?? []) as any[]) {
+    if (hostPathOf(grafana, provider.options?.path ?? '') !== `${GRAFANA}/dashboards`) problems.push(`grafana: dashboards provider path ${provider.options?.path} is not ./${GRAFANA}/dashboards mounted`);
+  }
+  const source = ((datasources?.datasources ?? []) as any[]).find((d) => d.type === 'prometheus');
+  const url = /^http:\/\/([^:/]+):(\d+)/.exec(source?.url ?? '');
+  const promPort = prometheus.ports[0]?.container ?? 9090;
+  if (!url || !stack.services[url[1]!] || url[1] !== 'prometheus' || Number(url[2]) !== promPort) problems.push(`grafana data source: url ${source?.url} is not http://prometheus:${promPort}`);
+  for (const dashboard of dashboards) {
+    const uids = new Set<string>();
+    const visit = (v: unknown): void => {
+      if (Array.isArray(v)) v.forEach(visit);
+      else if (v && typeof v === 'object') {
+        const o = v as Record<string, unknown>;
+        if (o.datasource && typeof o.datasource === 'object') uids.add(String((o.datasource as { uid?: unknown }).uid));
+        Object.values(o).forEach(visit);
+      }
+    };
+    visit(dashboard);
+    for (const uid of uids) if (uid !== source?.uid) problems.push(`dashboard ${dashboard.uid}: data source uid ${uid} is not the provisioned ${source?.uid}`);
+  }
+  return problems;
+};
+
 const CHECKS: Record<string, Check> = {
   environment: checkEnvironment,
   'metrics ports': checkMetricsPorts,
@@ -433,6 +518,7 @@ const CHECKS: Record<string, Check> = {
   'event hubs': checkEventHubs,
   'depends_on': checkDependsOn,
   dockerfile: checkDockerfile,
+  observability: checkObservability,
 };
 
 function allProblems(stack: Stack, code: CodeFacts): string[] {
@@ -514,6 +600,7 @@ describe('each check fails on a broken copy', () => {
     for (const f of [COMPOSE, DOCKERFILE, 'package.json']) cpSync(join(root, f), join(copy, f));
     mkdirSync(join(copy, 'docker'));
     cpSync(join(root, 'docker'), join(copy, 'docker'), { recursive: true });
+    cpSync(join(root, OBSERVABILITY), join(copy, OBSERVABILITY), { recursive: true });
     const original = readFileSync(join(copy, file), 'utf8');
     const edited = original.replace(from, to);
     assert.notEqual(edited, original, `the edit of ${file} must change something (${String(from)})`);
@@ -544,6 +631,14 @@ describe('each check fails on a broken copy', () => {
     { what: 'a one-shot service that restarts', file: COMPOSE, from: /(init:[\s\S]*?restart: )"no"/, to: '$1unless-stopped', expect: /init is awaited to complete but restart is unless-stopped/ },
     { what: 'the runtime stage running as root', file: DOCKERFILE, from: 'USER node', to: 'USER root', expect: /USER root; run as a non-root user/ },
     { what: 'dev dependencies in the runtime stage', file: DOCKERFILE, from: 'npm ci --omit=dev', to: 'npm ci', expect: /install with npm ci --omit=dev/ },
+    { what: 'Prometheus outside the observability profile', file: COMPOSE, from: /(prometheus:\n[^\n]*\n)\s+profiles: \["observability"\]\n/, to: '$1', expect: /prometheus.profiles: must include "observability"/ },
+    { what: 'a core service put in a profile', file: COMPOSE, from: /(\n {2}forwarder:\n)/, to: '$1    profiles: ["observability"]\n', expect: /forwarder.profiles: observability; the core stack must start without a profile/ },
+    { what: 'Prometheus scraping the wrong forwarder port', file: PROMETHEUS_CONFIG, from: "'forwarder:9464'", to: "'forwarder:9100'", expect: /job insight-logs-forwarder scrapes forwarder:9100; forwarder serves metrics on forwarder:9464/ },
+    { what: 'the simulator not serving producer metrics', file: COMPOSE, from: ', "--metrics-port", "9465", "--metrics-host", "0.0.0.0"', to: '', expect: /simulator.command: no --metrics-port for Prometheus job insight-logs-producer/ },
+    { what: 'the rules not mounted', file: COMPOSE, from: /\n\s+- \.\/deploy\/observability\/insight-logs\.rules\.yml:[^\n]+/, to: '', expect: /rule file \/etc\/prometheus\/insight-logs.rules.yml is not/ },
+    { what: 'a rule naming a job Prometheus does not scrape', file: RULES, from: 'up{job="insight-logs-forwarder"}', to: 'up{job="forwarder"}', expect: /job "forwarder" is not a scrape job/ },
+    { what: 'Grafana pointing at another Prometheus', file: `${GRAFANA}/provisioning/datasources/prometheus.yml`, from: 'http://prometheus:9090', to: 'http://localhost:9090', expect: /grafana data source: url http:\/\/localhost:9090/ },
+    { what: 'a dashboard on an unknown data source', file: `${GRAFANA}/dashboards/insight-logs.json`, from: /"uid": "insight-logs-prometheus"/, to: '"uid": "other"', expect: /data source uid other is not the provisioned/ },
     { what: 'node_modules copied from the build stage', file: DOCKERFILE, from: 'COPY --from=build /app/dist/src ./dist/src', to: 'COPY --from=build /app/dist/src ./dist/src\nCOPY --from=build /app/node_modules ./node_modules', expect: /brings the build stage's dev dependencies/ },
   ];
 

@@ -247,9 +247,9 @@ describe('forwarder (memory destinations, real Kafka)', { timeout: 240_000 }, ()
     assert.ok(out, 'records_out of the first destination');
     assert.equal(Number(out[1]), forwarder.pipelineStats(all)!.delivered);
     assert.ok(Number(out[1]) >= 40);
-    assert.match(metrics, /insight_logs_deadlettered_total\{destination="dlq-[^"]+",code="DECODE_FAILED"\} 1/);
+    assert.match(metrics, /insight_logs_records_dead_lettered_total\{destination="dlq-[^"]+",code="DECODE_FAILED"\} 1/);
     assert.match(metrics, /insight_logs_retries_total\{destination="flaky-[^"]+"\} [3-9]/);
-    assert.match(metrics, /insight_logs_consumer_lag\{destination="[^"]+",topic="[^"]+",partition="\d"\} 0/);
+    assert.match(metrics, /insight_logs_consumer_lag_records\{destination="[^"]+",topic="[^"]+",partition="\d"\} 0/);
     assert.match(metrics, /insight_logs_last_success_timestamp_seconds\{destination=/);
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     const ready = await fetch(`${base}/readyz`);

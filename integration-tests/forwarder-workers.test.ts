@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { metricsUrlOfMember } from '../src/metrics/advertise.js';
 import { groupIdFor } from '../src/forwarder/pipeline.js';
 import { apiEventWithId, idOf } from './helpers/records.js';
 import { createTopics, deleteTopics, kafkaClient, privateTopics, privateTopicsEnv, publishEvents, uniqueName } from '../testkit/kafka.js';
@@ -121,6 +122,8 @@ test('two workers share the groups: delivered once each, metrics summed, a kille
     assert.deepEqual([...pipelines].sort(), [0, 1], 'each worker runs the pipeline');
     const group = await admin.describeGroups([groupIdFor(name)]);
     assert.equal(group.groups[0]!.members.length, 2);
+    // Each worker advertises the primary's metrics port (what `insight-logs top` finds them by).
+    assert.deepEqual(group.groups[0]!.members.map((m) => metricsUrlOfMember(m)), [`http://127.0.0.1:${port}/metrics`, `http://127.0.0.1:${port}/metrics`]);
 
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const out = /insight_logs_records_out_total\{destination="([^"]+)"\} (\d+)/.exec(metrics);

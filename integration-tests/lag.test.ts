@@ -1,6 +1,6 @@
 /**
  * One lag for a group that never committed, whoever asks: on topics whose log start offset is
- * above 0 (records deleted with deleteTopicRecords), the forwarder's `insight_logs_consumer_lag`
+ * above 0 (records deleted with deleteTopicRecords), the forwarder's `insight_logs_consumer_lag_records`
  * gauge and `status` both report end offset − log start offset per partition, which is what
  * a consumer starting at the oldest retained record really has to read (not end offset − 0).
  */

@@ -5,62 +5,27 @@
  * - demo: the progress line is redrawn in place (one line on screen that changes), and the
  *   final summary is visible.
  * Needs tmux (in .ci/run's package list); skipped with a note when it is not installed.
+ * (`top` on a terminal is in top.test.ts.)
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildApiEvent } from '../src/events/builders.js';
-import { cliPath } from './helpers/cli.js';
 import { createTopics, deleteTopics, publishEvents, uniqueName } from '../testkit/kafka.js';
 import { resourceIdFor } from './helpers/records.js';
 import { getServices } from '../testkit/services.js';
+import { NO_TMUX, Terminal, colour, hasTmux, stripAnsi } from './helpers/tmux.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-const socket = uniqueName('it-tmux');
+const term = new Terminal();
 let brokers: string[];
 let connectionString: string;
 let tmp: string;
 const topics: string[] = [];
-
-function tmux(...args: string[]): string {
-  const r = spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-
-/** Starts `env … node main.js <args>` in a new tmux session; the shell prints EXIT=<code> after it. */
-function startInTerminal(session: string, env: Record<string, string>, args: string[], size = { x: 220, y: 60 }): void {
-  const vars = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
-  // The shell outlives a Ctrl-C aimed at the command (a trap, reset for the child), so the exit code shows.
-  const command = `trap 'true' INT; cd ${shellQuote(tmp)} && env -u NO_COLOR -u FORCE_COLOR ${vars} ${shellQuote(process.execPath)} ${shellQuote(cliPath())} ${args.map(shellQuote).join(' ')}; echo "EXIT=$?"; sleep 600`;
-  tmux('new-session', '-d', '-s', session, '-x', String(size.x), '-y', String(size.y), 'sh', '-c', command);
-  if (process.env.DEBUG_TMUX) tmux('set-option', '-t', session, 'remain-on-exit', 'on');
-}
-
-/** The screen (and scroll-back) as the person sees it, with colour escapes. */
-function screen(session: string): string {
-  return tmux('capture-pane', '-p', '-e', '-J', '-S', '-', '-t', session);
-}
-
-async function waitForScreen(session: string, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = screen(session);
-    if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`screen never matched ${pattern}:\n${text}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const ESC = '\x1b';
-const stripAnsi = (s: string): string => s.split(ESC).map((part, i) => (i === 0 ? part : part.replace(/^\[[0-9;]*m/, ''))).join('');
-/** The colour escape `ESC[<code>m` as a pattern (built from a string: no control characters in regex literals). */
-const colour = (codes: string): RegExp => new RegExp(`${ESC}\\[(${codes})m`);
+const tmux = (...args: string[]): string => term.tmux(...args);
+const startInTerminal = (session: string, env: Record<string, string>, args: string[], size?: { x: number; y: number }): void => term.start(session, tmp, env, args, size);
+const waitForScreen = (session: string, pattern: RegExp, timeoutMs?: number): Promise<string> => term.waitForScreen(session, pattern, timeoutMs);
 
 before(async () => {
   const services = await getServices();
@@ -70,12 +35,12 @@ before(async () => {
 });
 
 after(async () => {
-  if (hasTmux) spawnSync('tmux', ['-L', socket, 'kill-server']);
+  term.kill();
   rmSync(tmp, { recursive: true, force: true });
   if (topics.length) await deleteTopics(brokers, topics);
 });
 
-test('tail on a terminal: Error red, Warning yellow, nothing with NO_COLOR, Ctrl-C exits 0', { timeout: 90_000, skip: hasTmux ? false : 'tmux is not installed (apt-get install -y tmux)' }, async () => {
+test('tail on a terminal: Error red, Warning yellow, nothing with NO_COLOR, Ctrl-C exits 0', { timeout: 90_000, skip: hasTmux ? false : NO_TMUX }, async () => {
   const prefix = uniqueName('term-tail');
   const audit = `${prefix}-audit`;
   const operational = `${prefix}-operational`;
@@ -108,7 +73,7 @@ test('tail on a terminal: Error red, Warning yellow, nothing with NO_COLOR, Ctrl
   assert.doesNotMatch(flagged, colour('31|33'), '--no-color: no colours');
 });
 
-test('demo on a terminal: one progress line redrawn in place, then the summary', { timeout: 120_000, skip: hasTmux ? false : 'tmux is not installed (apt-get install -y tmux)' }, async () => {
+test('demo on a terminal: one progress line redrawn in place, then the summary', { timeout: 120_000, skip: hasTmux ? false : NO_TMUX }, async () => {
   const prefix = uniqueName('term-demo');
   topics.push(...['audit', 'operational', 'deadletter', 'destinations'].map((s) => `${prefix}-${s}`));
   const env = {

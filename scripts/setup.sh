@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set-up of a fresh Debian/Ubuntu machine: system packages (Java 17 and Maven for the local
 # Kafka broker, kcat and python3-avro for interoperability checks, tmux for the terminal
-# tests), npm packages, and the Kafka broker's jars from Maven Central.
+# tests, prometheus for the alert and dashboard tests), npm packages, and the Kafka broker's jars from Maven Central.
 #
 #   bash scripts/setup.sh           # npm run setup: say what it does, fail on what it cannot
 #   bash scripts/setup.sh --quiet   # npm run demo / npm test: silent when all is in place
@@ -28,6 +28,7 @@ command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 /usr/bin/python3 -c 'import avro' >/dev/null 2>&1 || missing+=(python3-avro)
 
 if ((${#missing[@]})); then

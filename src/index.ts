@@ -12,6 +12,9 @@ export type { RetryOptions } from './sinks/retry.js';
 export { createLogger, type Logger } from './logging.js';
 /** Producer SDK: publish events to Kafka, one APIEvent per HTTP request, workflow runs and their tasks. */
 export { EventProducer, type EventProducerOptions, type ProducerStats } from './producer/event-producer.js';
+/** The producer's Prometheus metrics (`producer.metrics.registry`); every metric name with its type, labels and help. */
+export { ProducerMetrics } from './metrics/producer-metrics.js';
+export { FORWARDER_METRICS, PRODUCER_METRICS, type MetricDefinition } from './metrics/names.js';
 /** The middleware's events carry the request's correlation id (`correlationIdFromHeaders`: traceparent, x-ms-correlation-request-id, x-request-id). */
 export { apiEventMiddleware, correlationIdFromHeaders, type ApiEventMiddlewareOptions, type EventSink } from './producer/http-middleware.js';
 export { WorkflowTracker, WorkflowRun, WorkflowTask, startWorkflow, type StartWorkflowOptions, type TaskOptions, type EventPublisher } from './producer/workflow-tracker.js';

@@ -27,6 +27,13 @@ export function parsePositiveInt(value: string, flag: string): number {
   return n;
 }
 
+/** A TCP port; 0 picks a free one. */
+export function parsePort(value: string, flag: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 65535) throw new InsightLogsError('CONFIG_INVALID', `${flag}: "${value}" is not a port (0-65535; 0 picks a free one)`);
+  return n;
+}
+
 /**
  * `--output <format>` limited to `formats` (the first is the default). Commander refuses any
  * other value before the command runs, with a message naming the flag and the choices, and

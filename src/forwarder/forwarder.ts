@@ -18,7 +18,8 @@ import { createKafka, type KafkaSettings } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { consumerLag, topicOffsets, type TopicOffsets } from '../ops/offsets.js';
 import { silentLogger, type Logger } from '../logging.js';
-import { ForwarderMetrics } from '../metrics/metrics.js';
+import { clientIdWithMetricsPort } from '../metrics/advertise.js';
+import { ForwarderMetrics, type PipelineStateLabel } from '../metrics/metrics.js';
 import { startMetricsServer, type HealthReport, type MetricsServer } from '../metrics/server.js';
 import { createSink, defaultSinkRegistry, type SinkRegistry } from '../sinks/registry.js';
 import type { RetryOptions } from '../sinks/retry.js';
@@ -41,6 +42,11 @@ export interface ForwarderOptions {
   metricsPort?: number;
   /** Default 127.0.0.1. */
   metricsHost?: string;
+  /**
+   * The metrics port to advertise in the pipelines' Kafka client id when this forwarder serves
+   * none itself (a `--workers` worker: the primary serves it); see metrics/advertise.ts.
+   */
+  advertisedMetricsPort?: number;
   registry?: SinkRegistry;
   schemas?: SchemaRegistry;
   /** Where sinks look up credentials referenced by variable name (default process.env). */
@@ -74,6 +80,8 @@ const UNHEALTHY_AFTER_CRASHES = 3;
 
 export class Forwarder {
   private readonly kafka: Kafka;
+  /** The pipelines' client: its id carries the metrics port, for `insight-logs top` to find us. */
+  private pipelineKafka: Kafka;
   private readonly logger: Logger;
   private readonly store: DestinationStore;
   private readonly deadLetter: DeadLetterWriter;
@@ -101,6 +109,7 @@ export class Forwarder {
   constructor(private readonly options: ForwarderOptions) {
     this.logger = (options.logger ?? silentLogger).child({ component: 'forwarder' });
     this.kafka = createKafka(options.kafka, this.logger);
+    this.pipelineKafka = this.kafka;
     this.registry = options.registry ?? defaultSinkRegistry();
     this.schemas = options.schemas ?? defaultSchemaRegistry();
     this.tuning = { ...tuningFromEnv(process.env), ...options.tuning };
@@ -113,6 +122,13 @@ export class Forwarder {
       ...(options.env ? { env: options.env } : {}),
     });
     this.deadLetter = new DeadLetterWriter(this.kafka, options.deadLetterTopic ?? DEADLETTER_TOPIC);
+    this.metrics.observePipelines(() => this.pipelineStates());
+  }
+
+  /** Each destination's pipeline state, for `insight_logs_pipelines` ('broken': it could not start). */
+  private *pipelineStates(): Iterable<readonly [string, PipelineStateLabel]> {
+    for (const [name, pipeline] of this.pipelines) yield [name, pipeline.snapshot().state];
+    for (const name of this.broken.keys()) yield [name, 'broken'];
   }
 
   /** The metrics server's port once started (useful with metricsPort 0). */
@@ -131,6 +147,8 @@ export class Forwarder {
       });
       this.logger.info({ port: this.server.port, host: this.server.host }, 'metrics on /metrics, /healthz, /readyz');
     }
+    const advertised = this.server?.port ?? this.options.advertisedMetricsPort;
+    if (advertised !== undefined) this.pipelineKafka = createKafka({ ...this.options.kafka, clientId: clientIdWithMetricsPort(this.options.kafka.clientId, advertised) }, this.logger);
     this.admin = this.kafka.admin();
     await this.admin.connect();
     await this.ensureOwnTopics(this.admin);
@@ -225,7 +243,7 @@ export class Forwarder {
     await Promise.all(toStop.map(async (name) => {
       this.logger.info({ destination: name, reason: byName.has(name) ? 'changed' : 'removed' }, 'stopping destination');
       await this.stopPipeline(name);
-      if (!byName.has(name)) this.metrics.forget(name);
+      if (!byName.has(name)) await this.metrics.forget(name);
     }));
     const toStart = wanted.filter((d) => !this.configs.has(d.name));
     await Promise.all(toStart.map((d) => this.startPipeline(d)));
@@ -244,7 +262,7 @@ export class Forwarder {
       pipeline = new DestinationPipeline({
         config,
         sink,
-        kafka: this.kafka,
+        kafka: this.pipelineKafka,
         topics: this.topics,
         deadLetter: this.deadLetter,
         schemas: this.schemas,
@@ -283,6 +301,7 @@ export class Forwarder {
   }
 
   private onFatalCrash(config: DestinationConfig, error: Error): void {
+    this.metrics.pipelineCrashes.inc({ destination: config.name });
     const times = [...(this.crashTimes.get(config.name) ?? []), Date.now()];
     this.crashTimes.set(config.name, times);
     const delay = Math.min(60_000, 1000 * 2 ** Math.min(6, this.recentCrashes(config.name)));

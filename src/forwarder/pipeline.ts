@@ -128,6 +128,7 @@ export class DestinationPipeline {
   }
 
   async start(): Promise<void> {
+    this.options.metrics.initDestination(this.name, this.topics);
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: this.options.fromBeginning });
     await this.consumer.run({
@@ -302,6 +303,7 @@ export class DestinationPipeline {
         this.options.metrics.retries.inc({ destination: this.name });
         const delay = backoffDelay(attempt, this.options.retry, outcome.retryAfterMs);
         this.stats.lastError = describeError(outcome.error);
+        this.options.metrics.lastError.set({ destination: this.name }, Date.now() / 1000);
         this.log.warn({ err: outcome.error, attempt, delayMs: delay, records: chunk.length }, 'destination busy or unreachable; will retry the same chunk');
         if (!(await this.waitWithHeartbeats(delay, payload))) return 'abandoned';
         continue;
@@ -309,6 +311,8 @@ export class DestinationPipeline {
 
       const rejected: DeadLetter[] = [];
       if (outcome.status === 'failed') {
+        this.stats.lastError = describeError(outcome.error);
+        this.options.metrics.lastError.set({ destination: this.name }, Date.now() / 1000);
         this.log.error({ err: outcome.error, code: outcome.code, records: chunk.length }, 'destination refused the chunk for good; dead-lettering it');
         for (const r of chunk) rejected.push(this.deadLetterOfRecord(r, payload, outcome.code, describeError(outcome.error)));
       } else {
@@ -323,7 +327,7 @@ export class DestinationPipeline {
         this.stats.delivered += deliveredCount;
         this.options.metrics.recordsOut.inc({ destination: this.name }, deliveredCount);
         this.options.metrics.bytesOut.inc({ destination: this.name }, bytes);
-        this.options.metrics.batches.inc({ destination: this.name });
+        this.options.metrics.chunksOut.inc({ destination: this.name });
         this.options.metrics.lastSuccess.set({ destination: this.name }, Date.now() / 1000);
       }
       tracker.markDone(topic, partition, offsets);

@@ -20,6 +20,7 @@ import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../logging.js';
+import { ADVERTISED_METRICS_PORT_ENV } from '../metrics/advertise.js';
 import { startMetricsServer, type HealthReport, type MetricsServer } from '../metrics/server.js';
 
 export const WORKERS_ENV = 'INSIGHT_LOGS_WORKERS';
@@ -135,7 +136,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<ForwarderPr
   const loaded = new Set<number>();
   let allLoaded = false;
   const fork = (index: number): void => {
-    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
+    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index), ...(server ? { [ADVERTISED_METRICS_PORT_ENV]: String(server.port) } : {}) });
     live.set(index, worker);
     worker.on('message', (message: FromWorker) => {
       if (message?.kind === 'insight-logs:loaded') {
@@ -169,8 +170,6 @@ export async function startPrimary(options: PrimaryOptions): Promise<ForwarderPr
       setTimeout(() => { if (!stopping) fork(index); }, RESTART_DELAY_MS).unref();
     });
   };
-  for (let i = 0; i < options.workers; i++) fork(i);
-
   const health = async (): Promise<HealthReport> => {
     const answers = await Promise.all([...live.entries()].map(([index, worker]) => askHealth(worker, ++requestSeq).then((report) => [index, report] as const)));
     const detail: Record<string, unknown> = {};
@@ -184,6 +183,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<ForwarderPr
     return { healthy, ready, detail };
   };
 
+  // The server first, so each worker can advertise its port (metrics/advertise.ts).
   let server: MetricsServer | undefined;
   if (options.metricsPort !== undefined) {
     const aggregator = new AggregatorRegistry();
@@ -194,6 +194,8 @@ export async function startPrimary(options: PrimaryOptions): Promise<ForwarderPr
       health,
     });
   }
+
+  for (let i = 0; i < options.workers; i++) fork(i);
 
   return {
     metricsPort: server?.port,

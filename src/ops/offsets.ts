@@ -83,7 +83,7 @@ export type ConsumerLag = Pick<GroupLag, 'partitions' | 'totalLag' | 'hasCommitt
 /**
  * The lag of `groupId` on `groupTopics` (or, when not given, on the topics it committed on; all
  * of `offsets`' topics when it never committed), against the offsets in `offsets`. The one lag
- * computation: `status` and the forwarder's `insight_logs_consumer_lag` gauge both use it.
+ * computation: `status` and the forwarder's `insight_logs_consumer_lag_records` gauge both use it.
  */
 export async function consumerLag(admin: Admin, groupId: string, offsets: ReadonlyMap<string, TopicOffsets>, groupTopics?: readonly string[]): Promise<ConsumerLag> {
   const topics = [...offsets.keys()];

@@ -21,13 +21,26 @@ test('forwarder metrics: last delivery and counts per destination from Prometheu
     '# HELP insight_logs_last_success_timestamp_seconds x',
     'insight_logs_last_success_timestamp_seconds{destination="archive"} 1700000000.5',
     'insight_logs_records_out_total{destination="archive"} 42',
-    'insight_logs_deadlettered_total{destination="archive",code="PATH_UNSAFE"} 2',
-    'insight_logs_deadlettered_total{destination="archive",code="RECORD_TOO_LARGE"} 1',
+    'insight_logs_records_dead_lettered_total{destination="archive",code="PATH_UNSAFE"} 2',
+    'insight_logs_records_dead_lettered_total{destination="archive",code="RECORD_TOO_LARGE"} 1',
+    'insight_logs_records_in_total{destination="archive",topic="insight-logs-audit"} 50',
+    'insight_logs_pipelines{destination="archive",state="running"} 1',
+    'insight_logs_pipelines{destination="archive",state="crashed"} 0',
     'insight_logs_records_out_total{destination="idle"} 0',
+    'insight_logs_records_out_total 7',
   ].join('\n');
   const m = parseForwarderMetrics(text);
-  assert.deepEqual(m.get('archive'), { lastSuccessMs: 1700000000500, delivered: 42, deadLettered: 3 });
+  assert.deepEqual(m.get('archive'), {
+    lastSuccessMs: 1700000000500, delivered: 42, deadLettered: 3, deadLetteredByCode: { PATH_UNSAFE: 2, RECORD_TOO_LARGE: 1 },
+    recordsIn: { 'insight-logs-audit': 50 }, pipelines: { running: 1, crashed: 0 },
+  });
   assert.deepEqual(m.get('idle'), { delivered: 0 });
+  // Two forwarders: counters add up, the latest delivery wins, states are counted together.
+  const other = 'insight_logs_records_out_total{destination="archive"} 8\ninsight_logs_last_success_timestamp_seconds{destination="archive"} 1700000100\ninsight_logs_pipelines{destination="archive",state="running"} 1';
+  const both = parseForwarderMetrics(text, other).get('archive')!;
+  assert.equal(both.delivered, 50);
+  assert.equal(both.lastSuccessMs, 1700000100000);
+  assert.deepEqual(both.pipelines, { running: 2, crashed: 0 });
   assert.equal(ago(1000, 13_000), '12 s ago');
   assert.equal(ago(0, 600_000), '10 min ago');
 });

@@ -35,6 +35,7 @@ import type { InsightEvent } from '../events/types.js';
 import { createKafka, kafkaSettingsFromEnv, type KafkaSettings } from '../kafka/client.js';
 import { cachedKeyPartitioner } from '../kafka/partitioner.js';
 import { scrubSecrets, silentLogger, type Logger } from '../logging.js';
+import { ProducerMetrics } from '../metrics/producer-metrics.js';
 import { toKafkaMessage } from './kafka-message.js';
 import { resolveLimits, type EventProducerOptions, type ResolvedLimits } from './options.js';
 
@@ -98,6 +99,9 @@ export class EventProducer {
   private readonly registry: SchemaRegistry;
   private readonly onError: EventProducerOptions['onError'];
   private readonly kafka: Kafka;
+  /** Published and failed events and what is pending, for the service's /metrics (see producer-metrics.ts). */
+  readonly metrics: ProducerMetrics;
+  private readonly untrackMetrics: () => void;
 
   private readonly queue: Pending[] = [];
   private readonly inFlightBatches = new Set<Pending[]>();
@@ -120,6 +124,8 @@ export class EventProducer {
     this.registry = options.registry ?? defaultSchemaRegistry();
     this.onError = options.onError;
     this.kafka = createKafka(this.settings, this.logger, { retry: CLUSTER_RETRY });
+    this.metrics = options.metrics ?? new ProducerMetrics();
+    this.untrackMetrics = this.metrics.track(() => this.queue.length + this.inFlightEvents);
   }
 
   /** Connects now (otherwise the first publish does). Rejects KAFKA_UNAVAILABLE when no broker answers. */
@@ -134,15 +140,19 @@ export class EventProducer {
 
   /** Resolves when Kafka acknowledged the event (acks=all). Rejects EVENT_INVALID, QUEUE_FULL, PUBLISH_FAILED or PRODUCER_CLOSED. */
   publish(event: InsightEvent): Promise<void> {
-    if (this.closing) return Promise.reject(this.closedError());
+    const refuse = (error: InsightLogsError): Promise<void> => {
+      this.metrics.failed.inc({ code: error.code });
+      return Promise.reject(error);
+    };
+    if (this.closing) return refuse(this.closedError());
     let outgoing;
     try {
       outgoing = toKafkaMessage(event, this.registry, this.limits.topics);
     } catch (err) {
-      return Promise.reject(err instanceof InsightLogsError ? err : new InsightLogsError('EVENT_INVALID', describeError(err), { cause: err }));
+      return refuse(err instanceof InsightLogsError ? err : new InsightLogsError('EVENT_INVALID', describeError(err), { cause: err }));
     }
     if (this.queue.length + this.inFlightEvents >= this.limits.maxQueueSize) {
-      return Promise.reject(new InsightLogsError('QUEUE_FULL',
+      return refuse(new InsightLogsError('QUEUE_FULL',
         `${this.limits.maxQueueSize} events are waiting for Kafka (slow or unreachable); retry later, or raise maxQueueSize`, { retryable: true }));
     }
     const pending = { topic: outgoing.topic, message: outgoing.message, event, deadline: Date.now() + this.limits.deliveryTimeoutMs, settled: false } as Pending;
@@ -211,6 +221,7 @@ export class EventProducer {
     const connections = [...this.retired, ...(this.connection ? [this.connection] : [])];
     this.connection = undefined;
     await Promise.allSettled(connections.map((c) => this.disconnect(c)));
+    this.untrackMetrics();
   }
 
   private async disconnect(connection: Connection): Promise<void> {
@@ -326,9 +337,11 @@ export class EventProducer {
     p.settled = true;
     if (error) {
       this.failed++;
+      this.metrics.failed.inc({ code: error.code });
       p.reject(error);
     } else {
       this.published++;
+      this.metrics.published.inc({ topic: p.topic });
       p.resolve();
     }
   }

@@ -7,6 +7,7 @@ import type { InsightEvent } from '../events/types.js';
 import { AUDIT_TOPIC, OPERATIONAL_TOPIC } from '../events/routing.js';
 import type { KafkaSettings } from '../kafka/client.js';
 import type { Logger } from '../logging.js';
+import type { ProducerMetrics } from '../metrics/producer-metrics.js';
 import type { SchemaRegistry } from '../codec/schema-registry.js';
 
 export interface ProducerTopics { audit: string; operational: string }
@@ -31,6 +32,8 @@ export interface EventProducerOptions {
   topics?: ProducerTopics;
   /** Where `emit` failures go; without it they are logged at error level. */
   onError?: (error: InsightLogsError, event: InsightEvent) => void;
+  /** Where published / failed counts go (default: a `ProducerMetrics` of its own, at `producer.metrics`). */
+  metrics?: ProducerMetrics;
 }
 
 export interface ResolvedLimits {

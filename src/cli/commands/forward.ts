@@ -13,8 +13,9 @@ import { groupSessionFromEnv, type GroupSession } from '../../forwarder/group-se
 import { createKafka, kafkaSettingsFromEnv, type KafkaSettings } from '../../kafka/client.js';
 import { settlesWithin, withTimeout } from '../../util/time.js';
 import { createLogger, type Logger } from '../../logging.js';
+import { ADVERTISED_METRICS_PORT_ENV } from '../../metrics/advertise.js';
 import { WORKERS_ENV, defaultWorkerCount, forwarderWorkerIndex, isForwarderWorker, releaseWorkerChannel, serveWorkerChannel, startPrimary } from '../../forwarder/workers.js';
-import { parseDuration } from '../common.js';
+import { parseDuration, parsePort } from '../common.js';
 import { asKafkaUnavailable, withDeadline } from '../kafka-cli.js';
 
 interface ForwardFlags {
@@ -36,14 +37,8 @@ function parseWorkers(flag: string | undefined): number | undefined {
   return n;
 }
 
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new InsightLogsError('CONFIG_INVALID', `--metrics-port: "${value}" is not a port (0-65535; 0 picks a free one)`);
-  return n;
-}
-
 async function forward(flags: ForwardFlags): Promise<void> {
-  const metricsPort = parsePort(flags.metricsPort);
+  const metricsPort = parsePort(flags.metricsPort, '--metrics-port');
   const stopTimeoutMs = parseDuration(flags.stopTimeout, '--stop-timeout');
   let workers = parseWorkers(flags.workers);
   const settings = kafkaSettingsFromEnv();
@@ -147,10 +142,12 @@ async function runForwarder(options: {
   metricsPort: number | undefined; metricsHost: string; stopTimeoutMs: number; worker: boolean;
 }): Promise<void> {
   const { logger, settings, names, groupSession, metricsPort, stopTimeoutMs } = options;
+  const advertised = options.worker ? Number(process.env[ADVERTISED_METRICS_PORT_ENV]) : NaN;
   const forwarder = new Forwarder({
     kafka: settings,
     logger,
     metricsPort,
+    ...(advertised > 0 ? { advertisedMetricsPort: advertised } : {}),
     metricsHost: options.metricsHost,
     stopTimeoutMs,
     topics: { audit: names.audit, operational: names.operational },

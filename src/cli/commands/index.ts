@@ -7,6 +7,7 @@ import * as simulate from './simulate.js';
 import * as tail from './tail.js';
 import * as topics from './topics.js';
 import * as status from './status.js';
+import * as top from './top.js';
 import * as deadletter from './deadletter.js';
 import * as demo from './demo.js';
 import * as azure from './azure.js';
@@ -19,6 +20,7 @@ export const commandModules: { register(program: Command): void }[] = [
   forward,
   destinations,
   status,
+  top,
   deadletter,
   demo,
   azure,

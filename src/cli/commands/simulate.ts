@@ -10,12 +10,13 @@ import { InsightLogsError } from '../../errors.js';
 import { EventProducer } from '../../producer/event-producer.js';
 import { maxInFlightFor, publishTraffic, publishedCount, type PublishCounts } from '../../simulate/publish-loop.js';
 import { TrafficGenerator } from '../../simulate/traffic.js';
-import { parseDuration, parsePositiveInt } from '../common.js';
+import { parseDuration, parsePort, parsePositiveInt } from '../common.js';
+import { startMetricsServer } from '../../metrics/server.js';
 import { cliKafkaSettings, cliLogger, withDeadline } from '../kafka-cli.js';
 
 interface SimulateFlags {
   rate: string; duration: string; instances: string; errorRate: string; seed?: string; maxEvents?: string;
-  instancePrefix: string; progressEvery: string;
+  instancePrefix: string; progressEvery: string; metricsPort?: string; metricsHost: string;
 }
 
 function parseRate(value: string, flag: string): number {
@@ -45,6 +46,7 @@ async function simulate(flags: SimulateFlags): Promise<void> {
   const seed = parseSeed(flags.seed);
   const maxEvents = flags.maxEvents === undefined ? undefined : parsePositiveInt(flags.maxEvents, '--max-events');
   const progressEveryMs = parseDuration(flags.progressEvery, '--progress-every');
+  const metricsPort = flags.metricsPort === undefined ? undefined : parsePort(flags.metricsPort, '--metrics-port');
   if (!/^[A-Za-z0-9_-]{1,48}$/.test(flags.instancePrefix)) {
     throw new InsightLogsError('CONFIG_INVALID', `--instance-prefix: "${flags.instancePrefix}" may use letters, digits, - and _ only (at most 48)`);
   }
@@ -65,6 +67,10 @@ async function simulate(flags: SimulateFlags): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let result;
+  // The producer SDK's own metrics (published, failed by code, pending), as a service would expose them.
+  const server = metricsPort === undefined ? undefined
+    : await startMetricsServer({ port: metricsPort, host: flags.metricsHost, registry: producer.metrics.registry, health: () => ({ healthy: true, ready: true, detail: {} }) });
+  if (server) process.stderr.write(`simulate: producer metrics on http://${server.host}:${server.port}/metrics\n`);
   try {
     await withDeadline(producer.connect(), 15_000, settings, 'connecting');
     process.stderr.write(`simulate: ${rate} events/s for ${flags.duration} over ${instances} instance(s) (${generator.resourceIds()[0]} …), error rate ${errorRate}, seed ${seed}\n`);
@@ -78,6 +84,7 @@ async function simulate(flags: SimulateFlags): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await producer.close();
+    await server?.close();
   }
   process.stdout.write(`simulate: ${formatSummary(result, result.elapsedMs)}\n`);
   if (result.failed > 0) {
@@ -97,6 +104,8 @@ export function register(program: Command): void {
     .option('--max-events <n>', 'stop after this many events')
     .option('--instance-prefix <name>', 'instance names are <prefix>-1, <prefix>-2 …', 'CONTOSO')
     .option('--progress-every <duration>', 'progress line interval on stderr', '5s')
+    .option('--metrics-port <port>', 'serve the producer SDK\'s metrics on <port>/metrics while running (0 = any free port)')
+    .option('--metrics-host <host>', 'address to bind the metrics server to', '127.0.0.1')
     .addHelpText('after', `
 About a quarter of the events belong to workflow runs (WorkflowStarted, tasks started and
 completed, WorkflowCompleted, one workflowJobId); the rest are API calls, mostly GET, with
