@@ -1,5 +1,5 @@
 /**
- * `--filter field=glob` for `insight-logs tail`: field paths with dots into the common-schema
+ * `--filter field=glob` for `insight-logs tail` and `insight-logs search`: field paths with dots into the common-schema
  * record (`properties.method`, `identity.Claims.tid`), globs with `*` and `?`, matched
  * case-sensitively against the whole value. Several filters are AND-ed; `field!=glob` negates.
  * Field names are checked against the schema's fields (src/events/fields.ts) so a typo is an
@@ -32,6 +32,32 @@ export interface FieldFilter {
   /** The filter as written, for messages. */
   source: string;
   matches(record: unknown): boolean;
+  /**
+   * Text that the JSON line of every record this filter matches contains, when there is such
+   * text (see `lineHintOf`): `search` skips lines without it before parsing them.
+   */
+  lineHint?: string;
+}
+
+/**
+ * Characters that every JSON writer leaves as they are inside a string (JSON.stringify,
+ * System.Text.Json, Newtonsoft): letters, digits, space and `_ . : -`. Others (`/`, `+`, `<`,
+ * `&`, non-ASCII) may be escaped by some writer, so a hint never contains them.
+ */
+const PLAIN_RUN = /[A-Za-z0-9 _.:-]+/g;
+
+/**
+ * The longest run of plain characters in the literal parts of a glob (between `*` and `?`),
+ * or undefined when there is none. A matching value contains that run, and the value appears
+ * in the record's JSON line with those characters unescaped, so a line without the run cannot
+ * hold a match. Negated filters have no hint: they match records without the value.
+ */
+export function lineHintOf(glob: string): string | undefined {
+  let best = '';
+  for (const literal of glob.split(/[*?]/)) {
+    for (const run of literal.match(PLAIN_RUN) ?? []) if (run.length > best.length) best = run;
+  }
+  return best === '' ? undefined : best;
 }
 
 /** A glob (`*` any run, `?` one character) as an anchored, case-sensitive regular expression. */
@@ -77,11 +103,13 @@ export function parseFilter(text: string): FieldFilter {
   const negate = m[2] === '!=';
   const glob = m[3]!;
   const regex = globToRegExp(glob);
+  const lineHint = negate ? undefined : lineHintOf(glob);
   return {
     field,
     glob,
     negate,
     source: text,
+    ...(lineHint === undefined ? {} : { lineHint }),
     // A negated filter also matches records without the field: "method is not DELETE".
     matches: (record) => valuesAt(record, field).some((v) => regex.test(v)) !== negate,
   };

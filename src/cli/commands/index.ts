@@ -5,6 +5,7 @@ import * as forward from './forward.js';
 import * as emit from './emit.js';
 import * as simulate from './simulate.js';
 import * as tail from './tail.js';
+import * as search from './search.js';
 import * as topics from './topics.js';
 import * as status from './status.js';
 import * as deadletter from './deadletter.js';
@@ -13,6 +14,7 @@ import * as demo from './demo.js';
 export const commandModules: { register(program: Command): void }[] = [
   topics,
   tail,
+  search,
   emit,
   simulate,
   forward,

@@ -1,0 +1,360 @@
+/**
+ * `insight-logs search`: reads the hourly JSON Lines of a blob container or a dir
+ * destination's folder back, over a time range, with tail's filters.
+ *
+ * What it reads: the resource folders (all, or those a `resourceId` filter allows: plan.ts),
+ * then for each hour of the range and each resource the files `PT1H.json`, `PT1H-1.json` …
+ * of that one hour folder, in part order. Nothing outside the range is listed.
+ *
+ * Memory stays bounded whatever the archive's size: `concurrency` hours are read at once, each
+ * as a stream of chunks cut into lines (a line is at most `MAX_LINE_CHARS`), and matches wait
+ * in memory only until their hour's turn to be printed, at most `maxBufferedBytes` per hour
+ * (beyond that the reader of a later hour pauses until every earlier hour is out).
+ *
+ * Order: hours oldest first; within an hour the containers in category order and the
+ * resources in name order; the matches of one hour folder sorted by `time` (stable, so equal
+ * times keep the order they were written in). An hour whose matches outgrow the buffer prints
+ * that buffer sorted, then the rest in the order stored (the forwarder appends each
+ * resource's records in Kafka order, which is publish order).
+ */
+import { StringDecoder } from 'node:string_decoder';
+import { InsightLogsError } from '../errors.js';
+import type { CategoryName } from '../events/routing.js';
+import type { InsightEvent } from '../events/types.js';
+import type { ArchiveReader } from '../sinks/layout/archive.js';
+import { partOf, RESOURCE_ID_FOLDER } from '../sinks/layout/path.js';
+import { mapInWorkerPool } from '../sinks/worker-pool.js';
+import { matchesAll, type FieldFilter } from '../tail/filter.js';
+import { hourPrefix, hoursInRange, scopeAllowsFolder, scopeMatchesResource, type ContainerScope, type PlannedHour, type ResourceScope } from './plan.js';
+
+/** A line longer than this is not a record the sinks write (a blob block holds at most 4 MiB): skipped as malformed. */
+export const MAX_LINE_CHARS = 8 * 1024 * 1024;
+const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** Folders listed side by side while looking for resource folders. */
+const LIST_CONCURRENCY = 8;
+/** Malformed lines reported one by one; the rest are only counted. */
+const MAX_WARNINGS = 10;
+
+export interface SearchStats {
+  /** Resource folders found (per container). */
+  resources: number;
+  /** Hour folders to read: hours × containers × resources. */
+  hoursPlanned: number;
+  hoursRead: number;
+  blobs: number;
+  bytes: number;
+  lines: number;
+  matches: number;
+  /** Lines that are not a JSON object with a valid `time`, or longer than MAX_LINE_CHARS. */
+  malformed: number;
+  /** Unterminated last lines that are not a whole record: a write in progress (dir) or a torn line. */
+  partialLines: number;
+}
+
+export function newSearchStats(): SearchStats {
+  return { resources: 0, hoursPlanned: 0, hoursRead: 0, blobs: 0, bytes: 0, lines: 0, matches: 0, malformed: 0, partialLines: 0 };
+}
+
+export interface SearchOptions {
+  reader: ArchiveReader;
+  containers: readonly ContainerScope[];
+  /** Records with `time` in [sinceMs, untilMs). */
+  sinceMs: number;
+  untilMs: number;
+  filters: readonly FieldFilter[];
+  /** Where resource folders are looked for (plan.ts resourceScopeOf). */
+  resourceScope: ResourceScope;
+  /** Records of these categories only; checked on records of a container whose category is unknown. */
+  categories: readonly CategoryName[];
+  /** Stop after this many matches. */
+  max?: number;
+  /** Hour folders read at once (default 4). */
+  concurrency?: number;
+  /** Matches of one hour kept to sort them before their turn (default 8 MiB of JSON). */
+  maxBufferedBytes?: number;
+  /** Called once per match, in output order. */
+  write(event: InsightEvent): void;
+  /** A malformed line or a missing container, for stderr. */
+  warn(message: string): void;
+  /** Filled in as the search goes (a progress display reads it). */
+  stats?: SearchStats;
+  abortSignal?: AbortSignal;
+}
+
+interface HourTask {
+  scope: ContainerScope;
+  resourceFolder: string;
+  hour: PlannedHour;
+}
+
+interface Match {
+  timeMs: number;
+  event: InsightEvent;
+}
+
+/** One hour folder's place in the output order. */
+class HourSlot {
+  buffered: Match[] = [];
+  bytes = 0;
+  done = false;
+  /** Its buffer is out and later matches go straight to the output. */
+  streaming = false;
+  wakeAsHead: (() => void) | undefined;
+}
+
+/** Folders below `resourceId=/` that hold hours (`y=…` sub-folders) and that the scope asks for, in name order. */
+export async function findResourceFolders(reader: ArchiveReader, container: string, scope: ResourceScope, abortSignal?: AbortSignal): Promise<string[]> {
+  if (scope.kind === 'none') return [];
+  if (scope.kind === 'exact') return [scope.folder];
+  const found: string[] = [];
+  let level = [`${RESOURCE_ID_FOLDER}/`];
+  while (level.length > 0) {
+    const listings = await mapInWorkerPool(level, LIST_CONCURRENCY, async (folder) => ({ folder, listing: await reader.list(container, folder, abortSignal) }));
+    const next: string[] = [];
+    for (const { folder, listing } of listings) {
+      const subFolders = listing.folders.map((f) => ({ f, last: f.slice(folder.length) }));
+      if (subFolders.some((s) => s.last.startsWith('y=')) && scopeMatchesResource(scope, folder)) found.push(folder);
+      // A resourceId segment never contains "=", so `y=` folders are hours, never a deeper resource.
+      for (const s of subFolders) if (!s.last.includes('=') && scopeAllowsFolder(scope, s.f)) next.push(s.f);
+    }
+    level = next;
+  }
+  return found.sort();
+}
+
+function lineWarning(where: string, problem: string): string {
+  return `${where}: ${problem}`;
+}
+
+/** Runs a search to the end (or to `max`, or until aborted); resolves with the counts. */
+export async function runSearch(options: SearchOptions): Promise<SearchStats> {
+  const stats = options.stats ?? newSearchStats();
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  const hours = hoursInRange(options.sinceMs, options.untilMs);
+  const internal = new AbortController();
+  /** Set by --max, a failure or the caller's abort: nothing more is printed or read. */
+  let stopped = false;
+  const onAbort = (): void => {
+    stopped = true;
+    internal.abort();
+  };
+  options.abortSignal?.addEventListener('abort', onAbort, { once: true });
+  if (options.abortSignal?.aborted) onAbort();
+  const signal = internal.signal;
+  const hints = options.filters.flatMap((f) => (f.lineHint === undefined ? [] : [f.lineHint]));
+  const wanted = new Set<string>(options.categories);
+  let warnings = 0;
+  const malformed = (where: string, problem: string): void => {
+    stats.malformed++;
+    if (warnings++ < MAX_WARNINGS) options.warn(lineWarning(where, problem));
+  };
+
+  try {
+    // Which containers exist, and the resource folders of each.
+    const perContainer: { scope: ContainerScope; folders: string[] }[] = [];
+    for (const scope of options.containers) {
+      if (!(await options.reader.containerExists(scope.container, signal))) {
+        options.warn(`container ${scope.container} does not exist at ${options.reader.location}: nothing of ${scope.category ?? 'its records'} to search there`);
+        continue;
+      }
+      const folders = await findResourceFolders(options.reader, scope.container, options.resourceScope, signal);
+      stats.resources += folders.length;
+      perContainer.push({ scope, folders });
+    }
+    if (perContainer.length === 0 && options.containers.length > 0) {
+      throw new InsightLogsError('CONFIG_INVALID', `--from: none of the containers ${options.containers.map((c) => c.container).join(', ')} exists at ${options.reader.location}`);
+    }
+    stats.hoursPlanned = hours.length * perContainer.reduce((n, c) => n + c.folders.length, 0);
+
+    function* tasks(): Generator<HourTask> {
+      for (const hour of hours) for (const { scope, folders } of perContainer) for (const resourceFolder of folders) yield { scope, resourceFolder, hour };
+    }
+
+    // Output in plan order: a window of slots, the first one is the head.
+    const window: HourSlot[] = [];
+    const maxWindow = concurrency * 4;
+    let spaceWaiters: (() => void)[] = [];
+    const emit = (event: InsightEvent): void => {
+      if (stopped) return;
+      stats.matches++;
+      options.write(event);
+      if (options.max !== undefined && stats.matches >= options.max) {
+        stopped = true;
+        internal.abort();
+      }
+    };
+    const flush = (slot: HourSlot): void => {
+      // Array.prototype.sort is stable: equal times keep their stored order.
+      slot.buffered.sort((a, b) => a.timeMs - b.timeMs);
+      for (const m of slot.buffered) emit(m.event);
+      slot.buffered = [];
+      slot.bytes = 0;
+    };
+    const drain = (): void => {
+      while (window.length > 0 && window[0]!.done) {
+        const slot = window.shift()!;
+        if (!slot.streaming) flush(slot);
+      }
+      const head = window[0];
+      if (head?.wakeAsHead) {
+        const wake = head.wakeAsHead;
+        head.wakeAsHead = undefined;
+        wake();
+      }
+      const waiters = spaceWaiters;
+      spaceWaiters = [];
+      for (const w of waiters) w();
+    };
+    /** Keeps or prints a match; resolves when the reader may go on (a full buffer waits for its turn). */
+    const add = (slot: HourSlot, match: Match, bytes: number): Promise<void> | undefined => {
+      if (slot.streaming) {
+        emit(match.event);
+        return undefined;
+      }
+      slot.buffered.push(match);
+      slot.bytes += bytes;
+      if (slot.bytes <= maxBufferedBytes) return undefined;
+      const startStreaming = (): void => {
+        flush(slot);
+        slot.streaming = true;
+      };
+      if (window[0] === slot) {
+        startStreaming();
+        return undefined;
+      }
+      return new Promise<void>((resolve) => {
+        slot.wakeAsHead = () => {
+          startStreaming();
+          resolve();
+        };
+      });
+    };
+
+    const scanLine = (task: HourTask, slot: HourSlot, line: string, where: () => string): Promise<void> | undefined => {
+      stats.lines++;
+      for (const hint of hints) if (!line.includes(hint)) return undefined;
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch (error) {
+        if (line.trim() === '') return undefined;
+        malformed(where(), `not JSON (${(error as Error).message})`);
+        return undefined;
+      }
+      if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+        malformed(where(), 'not a JSON object');
+        return undefined;
+      }
+      const event = record as InsightEvent;
+      const timeMs = typeof event.time === 'string' ? Date.parse(event.time) : Number.NaN;
+      if (Number.isNaN(timeMs)) {
+        malformed(where(), 'no valid "time"');
+        return undefined;
+      }
+      if (timeMs < options.sinceMs || timeMs >= options.untilMs) return undefined;
+      if (task.scope.category === undefined && !wanted.has(String(event.category).toLowerCase())) return undefined;
+      if (!matchesAll(options.filters, event)) return undefined;
+      return add(slot, { timeMs, event }, line.length);
+    };
+
+    const scanBlob = async (task: HourTask, slot: HourSlot, name: string, size: number): Promise<void> => {
+      const container = task.scope.container;
+      const decoder = new StringDecoder('utf8');
+      let carry = '';
+      let lineNo = 0;
+      let skippingLongLine = false;
+      const where = (): string => `${container}/${name}:${lineNo}`;
+      stats.blobs++;
+      for await (const chunk of options.reader.read(container, name, size, signal)) {
+        if (stopped) return;
+        stats.bytes += chunk.length;
+        const text = carry + decoder.write(chunk);
+        let start = 0;
+        for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+          lineNo++;
+          if (skippingLongLine) skippingLongLine = false;
+          else {
+            const waiting = scanLine(task, slot, text.slice(start, nl), where);
+            if (waiting) await waiting;
+            if (stopped) return;
+          }
+          start = nl + 1;
+        }
+        carry = text.slice(start);
+        if (carry.length > MAX_LINE_CHARS) {
+          lineNo++;
+          malformed(where(), `line longer than ${MAX_LINE_CHARS} characters, skipped`);
+          carry = '';
+          skippingLongLine = true;
+        } else if (skippingLongLine) carry = '';
+      }
+      const last = carry + decoder.end();
+      if (last.trim() === '' || skippingLongLine) return;
+      // No newline at the end: a record a writer is still appending (dir sink) or one torn by a
+      // crash. A whole object (some writers omit the last newline) is a record; anything else
+      // is counted, not warned about: the next search reads it whole.
+      lineNo++;
+      let whole = false;
+      try {
+        const parsed: unknown = JSON.parse(last);
+        whole = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed);
+      } catch {
+        whole = false;
+      }
+      if (!whole) {
+        stats.partialLines++;
+        return;
+      }
+      const waiting = scanLine(task, slot, last, where);
+      if (waiting) await waiting;
+    };
+
+    const runTask = async (task: HourTask, slot: HourSlot): Promise<void> => {
+      const prefix = hourPrefix(task.resourceFolder, task.hour);
+      const listing = await options.reader.list(task.scope.container, prefix, signal);
+      const parts = listing.files
+        .map((f) => ({ ...f, part: partOf(f.name.slice(prefix.length)) }))
+        .filter((f): f is typeof f & { part: number } => f.part !== undefined)
+        .sort((a, b) => a.part - b.part);
+      for (const blob of parts) {
+        if (stopped) return;
+        await scanBlob(task, slot, blob.name, blob.size);
+      }
+      stats.hoursRead++;
+    };
+
+    const iterator = tasks();
+    let failure: unknown;
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        while (!stopped && window.length >= maxWindow) await new Promise<void>((resolve) => spaceWaiters.push(resolve));
+        if (stopped) return;
+        const next = iterator.next();
+        if (next.done) return;
+        const slot = new HourSlot();
+        window.push(slot);
+        try {
+          await runTask(next.value, slot);
+        } catch (error) {
+          if (!stopped) {
+            failure ??= error;
+            stopped = true;
+            internal.abort();
+          }
+        } finally {
+          slot.done = true;
+          drain();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    // Waiters parked for window space or their turn are released by drain(); wake any left.
+    for (const w of spaceWaiters) w();
+    if (failure !== undefined) throw failure;
+    return stats;
+  } finally {
+    options.abortSignal?.removeEventListener('abort', onAbort);
+  }
+}
