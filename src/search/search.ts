@@ -4,24 +4,27 @@
  *
  * What it reads: the resource folders (all, or those a `resourceId` filter allows: plan.ts),
  * then for each hour of the range and each resource the files `PT1H.json`, `PT1H-1.json` …
- * of that one hour folder, in part order. Nothing outside the range is listed.
+ * of that one hour folder, in part order. Nothing outside the range is listed: an hour folder
+ * is listed on its own, or, when all 24 hours of its day are in range, with its day in one
+ * flat listing (a day of one resource is then 1 list request instead of 24).
  *
  * Memory stays bounded whatever the archive's size: `concurrency` hours are read at once, each
  * as a stream of chunks cut into lines (a line is at most `MAX_LINE_CHARS`), and matches wait
  * in memory only until their hour's turn to be printed, at most `maxBufferedBytes` per hour
  * (beyond that the reader of a later hour pauses until every earlier hour is out).
  *
- * Order: hours oldest first; within an hour the containers in category order and the
- * resources in name order; the matches of one hour folder sorted by `time` (stable, so equal
- * times keep the order they were written in). An hour whose matches outgrow the buffer prints
- * that buffer sorted, then the rest in the order stored (the forwarder appends each
- * resource's records in Kafka order, which is publish order).
+ * Order: hours oldest first, and the matches of one hour (every resource and container)
+ * sorted by `time` (stable, so equal times keep the order they were read in). An hour whose
+ * matches outgrow the buffer prints that buffer sorted, then the rest in the order read (each
+ * blob in the order stored: the forwarder appends each resource's records in Kafka order,
+ * which is publish order).
  */
+import { setMaxListeners } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';
 import { InsightLogsError } from '../errors.js';
 import type { CategoryName } from '../events/routing.js';
 import type { InsightEvent } from '../events/types.js';
-import type { ArchiveReader } from '../sinks/layout/archive.js';
+import type { ArchiveEntry, ArchiveReader } from '../sinks/layout/archive.js';
 import { partOf, RESOURCE_ID_FOLDER } from '../sinks/layout/path.js';
 import { mapInWorkerPool } from '../sinks/worker-pool.js';
 import { matchesAll, type FieldFilter } from '../tail/filter.js';
@@ -31,6 +34,7 @@ import { hourPrefix, hoursInRange, scopeAllowsFolder, scopeMatchesResource, type
 export const MAX_LINE_CHARS = 8 * 1024 * 1024;
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+const DAY_MS = 86_400_000;
 /** Folders listed side by side while looking for resource folders. */
 const LIST_CONCURRENCY = 8;
 /** Malformed lines reported one by one; the rest are only counted. */
@@ -93,14 +97,22 @@ interface Match {
   event: InsightEvent;
 }
 
-/** One hour folder's place in the output order. */
+/** One hour's place in the output order: the matches of every resource folder of that hour. */
 class HourSlot {
   buffered: Match[] = [];
   bytes = 0;
-  done = false;
+  /** Hour folders of this hour still being read. */
+  pending = 0;
+  /** Every hour folder of this hour has been handed out. */
+  sealed = false;
   /** Its buffer is out and later matches go straight to the output. */
   streaming = false;
-  wakeAsHead: (() => void) | undefined;
+  /** Readers paused on a full buffer until this hour is the first one not yet printed. */
+  headWaiters: (() => void)[] = [];
+  constructor(readonly startMs: number) {}
+  get done(): boolean {
+    return this.sealed && this.pending === 0;
+  }
 }
 
 /** Folders below `resourceId=/` that hold hours (`y=…` sub-folders) and that the scope asks for, in name order. */
@@ -134,6 +146,8 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
   const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
   const hours = hoursInRange(options.sinceMs, options.untilMs);
   const internal = new AbortController();
+  // Every request of the storage SDK listens on the signal: many at once are expected here.
+  setMaxListeners(0, internal.signal);
   /** Set by --max, a failure or the caller's abort: nothing more is printed or read. */
   let stopped = false;
   const onAbort = (): void => {
@@ -143,7 +157,7 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
   options.abortSignal?.addEventListener('abort', onAbort, { once: true });
   if (options.abortSignal?.aborted) onAbort();
   const signal = internal.signal;
-  const hints = options.filters.flatMap((f) => (f.lineHint === undefined ? [] : [f.lineHint]));
+  const hints = options.filters.flatMap((f) => f.lineHints);
   const wanted = new Set<string>(options.categories);
   let warnings = 0;
   const malformed = (where: string, problem: string): void => {
@@ -174,7 +188,7 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
 
     // Output in plan order: a window of slots, the first one is the head.
     const window: HourSlot[] = [];
-    const maxWindow = concurrency * 4;
+    const maxWindow = concurrency * 2;
     let spaceWaiters: (() => void)[] = [];
     const emit = (event: InsightEvent): void => {
       if (stopped) return;
@@ -192,16 +206,22 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
       slot.buffered = [];
       slot.bytes = 0;
     };
+    const startStreaming = (slot: HourSlot): void => {
+      if (slot.streaming) return;
+      flush(slot);
+      slot.streaming = true;
+    };
     const drain = (): void => {
       while (window.length > 0 && window[0]!.done) {
         const slot = window.shift()!;
         if (!slot.streaming) flush(slot);
       }
       const head = window[0];
-      if (head?.wakeAsHead) {
-        const wake = head.wakeAsHead;
-        head.wakeAsHead = undefined;
-        wake();
+      if (head && head.headWaiters.length > 0) {
+        startStreaming(head);
+        const waiters = head.headWaiters;
+        head.headWaiters = [];
+        for (const w of waiters) w();
       }
       const waiters = spaceWaiters;
       spaceWaiters = [];
@@ -216,20 +236,11 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
       slot.buffered.push(match);
       slot.bytes += bytes;
       if (slot.bytes <= maxBufferedBytes) return undefined;
-      const startStreaming = (): void => {
-        flush(slot);
-        slot.streaming = true;
-      };
       if (window[0] === slot) {
-        startStreaming();
+        startStreaming(slot);
         return undefined;
       }
-      return new Promise<void>((resolve) => {
-        slot.wakeAsHead = () => {
-          startStreaming();
-          resolve();
-        };
-      });
+      return new Promise<void>((resolve) => slot.headWaiters.push(resolve));
     };
 
     const scanLine = (task: HourTask, slot: HourSlot, line: string, where: () => string): Promise<void> | undefined => {
@@ -311,10 +322,30 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
       if (waiting) await waiting;
     };
 
+    // A day whose 24 hours are all in range is listed once, flat (one request instead of 24);
+    // its listing is kept until each of its hours has taken its files.
+    const days = new Map<string, { files: Promise<ArchiveEntry[]>; hoursLeft: number }>();
+    const filesOfHour = async (task: HourTask, prefix: string): Promise<ArchiveEntry[]> => {
+      const dayStartMs = task.hour.startMs - (task.hour.startMs % DAY_MS);
+      if (dayStartMs < options.sinceMs || dayStartMs + DAY_MS > options.untilMs) {
+        return (await options.reader.list(task.scope.container, prefix, signal)).files;
+      }
+      // The resourceId has no "=", so the first "/h=" starts the hour: what precedes it is the day folder.
+      const dayPrefix = prefix.slice(0, prefix.indexOf('/h=') + 1);
+      const key = `${task.scope.container}\u0000${dayPrefix}`;
+      let day = days.get(key);
+      if (!day) {
+        day = { files: options.reader.listFiles(task.scope.container, dayPrefix, signal), hoursLeft: 24 };
+        days.set(key, day);
+      }
+      if (--day.hoursLeft === 0) days.delete(key);
+      return (await day.files).filter((f) => f.name.startsWith(prefix) && !f.name.includes('/', prefix.length));
+    };
+
     const runTask = async (task: HourTask, slot: HourSlot): Promise<void> => {
       const prefix = hourPrefix(task.resourceFolder, task.hour);
-      const listing = await options.reader.list(task.scope.container, prefix, signal);
-      const parts = listing.files
+      const files = await filesOfHour(task, prefix);
+      const parts = files
         .map((f) => ({ ...f, part: partOf(f.name.slice(prefix.length)) }))
         .filter((f): f is typeof f & { part: number } => f.part !== undefined)
         .sort((a, b) => a.part - b.part);
@@ -327,16 +358,44 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
 
     const iterator = tasks();
     let failure: unknown;
+    /** The slot of the hour being handed out (the last one in the window). */
+    let current: HourSlot | undefined;
+    /** The next hour folder and its slot, or undefined at the end; one hand-out at a time, so slots enter the window in plan order. */
+    const takeTask = async (): Promise<{ task: HourTask; slot: HourSlot } | undefined> => {
+      if (stopped) return undefined;
+      const next = iterator.next();
+      if (next.done) {
+        if (current && !current.sealed) {
+          current.sealed = true;
+          drain();
+        }
+        return undefined;
+      }
+      if (current?.startMs !== next.value.hour.startMs) {
+        // A new hour: wait for room in the window, so read-ahead stays bounded.
+        if (current) current.sealed = true;
+        drain();
+        while (!stopped && window.length >= maxWindow) await new Promise<void>((resolve) => spaceWaiters.push(resolve));
+        if (stopped) return undefined;
+        current = new HourSlot(next.value.hour.startMs);
+        window.push(current);
+      }
+      current.pending++;
+      return { task: next.value, slot: current };
+    };
+    let handout: Promise<unknown> = Promise.resolve();
+    const take = (): Promise<{ task: HourTask; slot: HourSlot } | undefined> => {
+      const taken = handout.then(takeTask);
+      handout = taken.catch(() => undefined);
+      return taken;
+    };
     const worker = async (): Promise<void> => {
       for (;;) {
-        while (!stopped && window.length >= maxWindow) await new Promise<void>((resolve) => spaceWaiters.push(resolve));
-        if (stopped) return;
-        const next = iterator.next();
-        if (next.done) return;
-        const slot = new HourSlot();
-        window.push(slot);
+        const taken = await take();
+        if (!taken) return;
+        const { task, slot } = taken;
         try {
-          await runTask(next.value, slot);
+          await runTask(task, slot);
         } catch (error) {
           if (!stopped) {
             failure ??= error;
@@ -344,7 +403,7 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
             internal.abort();
           }
         } finally {
-          slot.done = true;
+          slot.pending--;
           drain();
         }
       }

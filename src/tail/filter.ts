@@ -33,10 +33,10 @@ export interface FieldFilter {
   source: string;
   matches(record: unknown): boolean;
   /**
-   * Text that the JSON line of every record this filter matches contains, when there is such
-   * text (see `lineHintOf`): `search` skips lines without it before parsing them.
+   * Texts that the JSON line of every record this filter matches contains (see `lineHintsOf`):
+   * `search` skips a line that lacks one before parsing it. Empty for negated filters.
    */
-  lineHint?: string;
+  lineHints: readonly string[];
 }
 
 /**
@@ -47,17 +47,15 @@ export interface FieldFilter {
 const PLAIN_RUN = /[A-Za-z0-9 _.:-]+/g;
 
 /**
- * The longest run of plain characters in the literal parts of a glob (between `*` and `?`),
- * or undefined when there is none. A matching value contains that run, and the value appears
- * in the record's JSON line with those characters unescaped, so a line without the run cannot
- * hold a match. Negated filters have no hint: they match records without the value.
+ * The runs of plain characters in the literal parts of a glob (between `*` and `?`), longest
+ * first. A matching value contains each run, and a string value appears in the record's JSON
+ * line with those characters unescaped (a number or boolean as its digits or word), so a line
+ * without one of them cannot hold a match.
  */
-export function lineHintOf(glob: string): string | undefined {
-  let best = '';
-  for (const literal of glob.split(/[*?]/)) {
-    for (const run of literal.match(PLAIN_RUN) ?? []) if (run.length > best.length) best = run;
-  }
-  return best === '' ? undefined : best;
+export function lineHintsOf(glob: string): string[] {
+  const runs = new Set<string>();
+  for (const literal of glob.split(/[*?]/)) for (const run of literal.match(PLAIN_RUN) ?? []) runs.add(run);
+  return [...runs].sort((a, b) => b.length - a.length);
 }
 
 /** A glob (`*` any run, `?` one character) as an anchored, case-sensitive regular expression. */
@@ -103,13 +101,14 @@ export function parseFilter(text: string): FieldFilter {
   const negate = m[2] === '!=';
   const glob = m[3]!;
   const regex = globToRegExp(glob);
-  const lineHint = negate ? undefined : lineHintOf(glob);
+  // A negated filter matches records without the value: no text is required of their lines.
+  const lineHints = negate ? [] : lineHintsOf(glob);
   return {
     field,
     glob,
     negate,
     source: text,
-    ...(lineHint === undefined ? {} : { lineHint }),
+    lineHints,
     // A negated filter also matches records without the field: "method is not DELETE".
     matches: (record) => valuesAt(record, field).some((v) => regex.test(v)) !== negate,
   };

@@ -118,6 +118,13 @@ export function createBlobArchiveReader(credentials: BlobCredentials, retry: Sdk
       }
       return { folders, files };
     },
+    async listFiles(container, folder, abortSignal) {
+      const files: { name: string; size: number }[] = [];
+      for await (const page of client.getContainerClient(container).listBlobsFlat({ prefix: folder, abortSignal }).byPage({ maxPageSize: 5000 })) {
+        for (const b of page.segment.blobItems) files.push({ name: b.name, size: b.properties.contentLength ?? 0 });
+      }
+      return files;
+    },
     async *read(container, name, length, abortSignal) {
       if (length <= 0) return;
       const response = await client.getContainerClient(container).getBlobClient(name).download(0, length, { abortSignal, maxRetryRequests: 5 });

@@ -105,6 +105,23 @@ export function createDirArchiveReader(root: string): ArchiveReader {
       }
       return { folders, files };
     },
+    async listFiles(container, folder) {
+      const base = filePathFor(resolvedRoot, container, folder);
+      let entries;
+      try {
+        entries = await readdir(base, { recursive: true, withFileTypes: true });
+      } catch (error) {
+        if (MISSING.has((error as NodeJS.ErrnoException).code ?? '')) return [];
+        throw error;
+      }
+      const files: ArchiveEntry[] = [];
+      for (const entry of entries) {
+        if (!entry.isFile()) continue;
+        const file = path.join(entry.parentPath, entry.name);
+        files.push({ name: `${folder}${path.relative(base, file).split(path.sep).join('/')}`, size: (await stat(file)).size });
+      }
+      return files;
+    },
     async *read(container, name, length, abortSignal) {
       if (length <= 0) return;
       const stream = createReadStream(filePathFor(resolvedRoot, container, name), { start: 0, end: length - 1, highWaterMark: 1024 * 1024, ...(abortSignal ? { signal: abortSignal } : {}) });

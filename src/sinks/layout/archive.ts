@@ -26,6 +26,8 @@ export interface ArchiveReader {
   containerExists(container: string, abortSignal?: AbortSignal): Promise<boolean>;
   /** Folders and files directly below `folder` (`''` for the container's top, else ending in `/`); empty when it does not exist. */
   list(container: string, folder: string, abortSignal?: AbortSignal): Promise<ArchiveListing>;
+  /** Every file below `folder` at any depth (one flat listing: a whole day's hours in one call). */
+  listFiles(container: string, folder: string, abortSignal?: AbortSignal): Promise<ArchiveEntry[]>;
   /**
    * The bytes [0, `length`) of a file as a stream of chunks: never more than `length`, so a
    * blob appended to during the read is read as it was listed (the rest on the next search).
