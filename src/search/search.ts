@@ -83,6 +83,8 @@ export interface SearchOptions {
   warn(message: string): void;
   /** Filled in as the search goes (a progress display reads it). */
   stats?: SearchStats;
+  /** Called once the hour folders to read are known (stats.hoursPlanned set), before reading. */
+  onPlanned?(stats: SearchStats): void;
   abortSignal?: AbortSignal;
 }
 
@@ -181,6 +183,7 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
       throw new InsightLogsError('CONFIG_INVALID', `--from: none of the containers ${options.containers.map((c) => c.container).join(', ')} exists at ${options.reader.location}`);
     }
     stats.hoursPlanned = hours.length * perContainer.reduce((n, c) => n + c.folders.length, 0);
+    options.onPlanned?.(stats);
 
     function* tasks(): Generator<HourTask> {
       for (const hour of hours) for (const { scope, folders } of perContainer) for (const resourceFolder of folders) yield { scope, resourceFolder, hour };

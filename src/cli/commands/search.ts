@@ -93,12 +93,11 @@ async function search(flags: SearchFlags): Promise<void> {
     if (progressShown) process.stderr.write('\r\x1b[2K');
     progressShown = false;
   };
-  const timer = showProgress
-    ? setInterval(() => {
-      process.stderr.write(`\r\x1b[2K${progressLine(stats)}`);
-      progressShown = true;
-    }, PROGRESS_INTERVAL_MS)
-    : undefined;
+  const drawProgress = (): void => {
+    process.stderr.write(`\r\x1b[2K${progressLine(stats)}`);
+    progressShown = true;
+  };
+  const timer = showProgress ? setInterval(drawProgress, PROGRESS_INTERVAL_MS) : undefined;
   const started = Date.now();
   try {
     await runSearch({
@@ -112,6 +111,8 @@ async function search(flags: SearchFlags): Promise<void> {
       concurrency,
       ...(max === undefined ? {} : { max }),
       stats,
+      // The line appears as soon as the plan is known, then is redrawn in place.
+      ...(showProgress ? { onPlanned: drawProgress } : {}),
       write: (event) => {
         if (stop.signal.aborted) return;
         clearProgress();
