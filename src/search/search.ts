@@ -9,7 +9,7 @@
  * flat listing (a day of one resource is then 1 list request instead of 24).
  *
  * Memory stays bounded whatever the archive's size: `concurrency` hours are read at once, each
- * as a stream of chunks cut into lines (a line is at most `MAX_LINE_CHARS`), and matches wait
+ * as a stream of chunks cut into lines (a line is at most `MAX_LINE_BYTES`), and matches wait
  * in memory only until their hour's turn to be printed, at most `maxBufferedBytes` per hour
  * (beyond that the reader of a later hour pauses until every earlier hour is out).
  *
@@ -20,7 +20,6 @@
  * which is publish order).
  */
 import { setMaxListeners } from 'node:events';
-import { StringDecoder } from 'node:string_decoder';
 import { InsightLogsError } from '../errors.js';
 import type { CategoryName } from '../events/routing.js';
 import type { InsightEvent } from '../events/types.js';
@@ -31,8 +30,9 @@ import { matchesAll, type FieldFilter } from '../tail/filter.js';
 import { hourPrefix, hoursInRange, scopeAllowsFolder, scopeMatchesResource, type ContainerScope, type PlannedHour, type ResourceScope } from './plan.js';
 
 /** A line longer than this is not a record the sinks write (a blob block holds at most 4 MiB): skipped as malformed. */
-export const MAX_LINE_CHARS = 8 * 1024 * 1024;
-const DEFAULT_CONCURRENCY = 4;
+export const MAX_LINE_BYTES = 8 * 1024 * 1024;
+const NEWLINE = 0x0a;
+const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const DAY_MS = 86_400_000;
 /** Folders listed side by side while looking for resource folders. */
@@ -50,7 +50,7 @@ export interface SearchStats {
   bytes: number;
   lines: number;
   matches: number;
-  /** Lines that are not a JSON object with a valid `time`, or longer than MAX_LINE_CHARS. */
+  /** Lines that are not a JSON object with a valid `time`, or longer than MAX_LINE_BYTES. */
   malformed: number;
   /** Unterminated last lines that are not a whole record: a write in progress (dir) or a torn line. */
   partialLines: number;
@@ -73,7 +73,7 @@ export interface SearchOptions {
   categories: readonly CategoryName[];
   /** Stop after this many matches. */
   max?: number;
-  /** Hour folders read at once (default 4). */
+  /** Hour folders read at once (default 8: storage round trips, not the CPU, bound a blob search). */
   concurrency?: number;
   /** Matches of one hour kept to sort them before their turn (default 8 MiB of JSON). */
   maxBufferedBytes?: number;
@@ -159,7 +159,9 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
   options.abortSignal?.addEventListener('abort', onAbort, { once: true });
   if (options.abortSignal?.aborted) onAbort();
   const signal = internal.signal;
-  const hints = options.filters.flatMap((f) => f.lineHints);
+  const hints = options.filters.flatMap((f) => f.lineHints).sort((a, b) => b.length - a.length);
+  /** The longest hint, searched for in the raw bytes (hints are ASCII, so a byte match is a character match). */
+  const firstHint = hints.length > 0 ? Buffer.from(hints[0]!, 'utf8') : undefined;
   const wanted = new Set<string>(options.categories);
   let warnings = 0;
   const malformed = (where: string, problem: string): void => {
@@ -247,7 +249,6 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
     };
 
     const scanLine = (task: HourTask, slot: HourSlot, line: string, where: () => string): Promise<void> | undefined => {
-      stats.lines++;
       for (const hint of hints) if (!line.includes(hint)) return undefined;
       let record: unknown;
       try {
@@ -273,43 +274,78 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
       return add(slot, { timeMs, event }, line.length);
     };
 
+    /** Reads one blob (its first `size` bytes) line by line, from raw chunks: only candidate lines are decoded. */
     const scanBlob = async (task: HourTask, slot: HourSlot, name: string, size: number): Promise<void> => {
       const container = task.scope.container;
-      const decoder = new StringDecoder('utf8');
-      let carry = '';
+      let carry: Buffer = Buffer.alloc(0);
       let lineNo = 0;
       let skippingLongLine = false;
       const where = (): string => `${container}/${name}:${lineNo}`;
+      /** Counts the lines that end in [from, to): every newline there. */
+      const skipLines = (region: Buffer, from: number, to: number): void => {
+        for (let nl = region.indexOf(NEWLINE, from); nl >= 0 && nl < to; nl = region.indexOf(NEWLINE, nl + 1)) {
+          lineNo++;
+          stats.lines++;
+        }
+      };
+      /** The lines of `region`, which ends with a newline. */
+      const scanRegion = async (region: Buffer): Promise<void> => {
+        let pos = 0;
+        if (skippingLongLine) {
+          // The rest of a line already counted as too long.
+          pos = region.indexOf(NEWLINE) + 1;
+          skippingLongLine = false;
+        }
+        while (pos < region.length) {
+          let lineStart = pos;
+          if (firstHint) {
+            // Only lines holding the first hint are decoded: the rest are counted as bytes.
+            const at = region.indexOf(firstHint, pos);
+            if (at < 0) {
+              skipLines(region, pos, region.length);
+              return;
+            }
+            lineStart = region.lastIndexOf(NEWLINE, at) + 1;
+            skipLines(region, pos, lineStart);
+          }
+          const lineEnd = region.indexOf(NEWLINE, lineStart);
+          lineNo++;
+          stats.lines++;
+          const waiting = scanLine(task, slot, region.toString('utf8', lineStart, lineEnd), where);
+          if (waiting) await waiting;
+          if (stopped) return;
+          pos = lineEnd + 1;
+        }
+      };
       stats.blobs++;
       for await (const chunk of options.reader.read(container, name, size, signal)) {
         if (stopped) return;
         stats.bytes += chunk.length;
-        const text = carry + decoder.write(chunk);
-        let start = 0;
-        for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-          lineNo++;
-          if (skippingLongLine) skippingLongLine = false;
-          else {
-            const waiting = scanLine(task, slot, text.slice(start, nl), where);
-            if (waiting) await waiting;
-            if (stopped) return;
-          }
-          start = nl + 1;
+        const data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+        const lastNewline = data.lastIndexOf(NEWLINE);
+        if (lastNewline >= 0) {
+          await scanRegion(data.subarray(0, lastNewline + 1));
+          if (stopped) return;
         }
-        carry = text.slice(start);
-        if (carry.length > MAX_LINE_CHARS) {
-          lineNo++;
-          malformed(where(), `line longer than ${MAX_LINE_CHARS} characters, skipped`);
-          carry = '';
+        carry = data.subarray(lastNewline + 1);
+        if (carry.length > MAX_LINE_BYTES) {
+          if (!skippingLongLine) {
+            lineNo++;
+            stats.lines++;
+            malformed(where(), `line longer than ${MAX_LINE_BYTES} bytes, skipped`);
+          }
+          carry = Buffer.alloc(0);
           skippingLongLine = true;
-        } else if (skippingLongLine) carry = '';
+        }
       }
-      const last = carry + decoder.end();
-      if (last.trim() === '' || skippingLongLine) return;
+      if (skippingLongLine) return;
+      const last = carry.toString('utf8');
+      if (last.trim() === '') return;
       // No newline at the end: a record a writer is still appending (dir sink) or one torn by a
       // crash. A whole object (some writers omit the last newline) is a record; anything else
       // is counted, not warned about: the next search reads it whole.
       lineNo++;
+      stats.lines++;
       let whole = false;
       try {
         const parsed: unknown = JSON.parse(last);

@@ -147,7 +147,7 @@ export function register(program: Command): void {
     .option('--filter <field=glob>', 'only records whose field matches (repeatable, AND; field!=glob negates); the same filters as tail', collect, [])
     .addOption(outputOption(OUTPUT_FORMATS, 'pretty (one line per event) or json (one record per line, for jq)'))
     .option('--max <n>', 'stop after n matches')
-    .option('--concurrency <n>', 'hour folders read at once', '4')
+    .option('--concurrency <n>', 'hour folders read at once', '8')
     .option('--connection-string-env <VAR>', 'for a blob URL: the environment variable holding the storage connection string (unset: Azure AD)', 'AZURE_STORAGE_CONNECTION_STRING')
     .option('--no-color', 'no colours (also: NO_COLOR=1); colours are used only on a terminal')
     .option('--no-progress', 'no progress line on stderr (it is shown only on a terminal anyway)')
