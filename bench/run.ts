@@ -9,7 +9,7 @@
  * its own Azurite; not part of the default run) and writes bench/results/<date>-search.json;
  * its section of bench/RESULTS.md is written by hand from that file.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../testkit/services.js';
@@ -51,6 +51,19 @@ function parseArgs(argv: string[]): { quick: boolean; only: Set<string> } {
 }
 
 const log = (m: string): void => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`); };
+
+/**
+ * Sections of bench/RESULTS.md that other runs own (the archive search, written from an
+ * `--only search` run): a full run keeps them at the end instead of dropping them.
+ */
+function keptSections(file: string): string {
+  if (!existsSync(file)) return '';
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf('\n## Archive search');
+  if (start < 0) return '';
+  const next = text.indexOf('\n## ', start + 1);
+  return `\n${text.slice(start + 1, next < 0 ? undefined : next + 1).trimEnd()}\n`;
+}
 
 /** `--only search`: the archive search against az + grep, written to bench/results/<date>-search.json. */
 async function mainSearch(): Promise<void> {
@@ -258,7 +271,7 @@ async function main(): Promise<void> {
   const { table, markdown } = renderResults(report, path.join(root, 'bench', 'what-changed.md'));
   // RESULTS.md is the published table: only a full run of every scenario replaces it.
   const complete = !quick && SCENARIOS.every((s) => only.has(s));
-  if (complete) writeFileSync(path.join(root, 'bench', 'RESULTS.md'), markdown);
+  if (complete) writeFileSync(path.join(root, 'bench', 'RESULTS.md'), markdown + keptSections(path.join(root, 'bench', 'RESULTS.md')));
   process.stdout.write(`${table}\n`);
   log(`wrote ${path.relative(root, jsonFile)}${complete ? ' and bench/RESULTS.md' : ' (bench/RESULTS.md is only rewritten by a full run of every scenario)'}`);
 }
