@@ -230,7 +230,7 @@ export async function searchBench(options: { workDir: string; runId: string; log
       writeSeconds: { blob: written.ms.blob / 1000, dir: written.ms.dir / 1000 },
       filters: SEARCH_FILTERS,
       expectedMatches: written.expected,
-      ...(haveAz ? { azVersion: /azure-cli\s+(\S+)/.exec(azVersion.stdout)?.[1] ?? azVersion.stdout.split('\n')[0]! } : {}),
+      ...(haveAz ? { azVersion: azVersion.stdout.trim().split(/\s+/)[0]! } : {}),
       rows,
       errors,
     };
