@@ -128,6 +128,17 @@ describe('runSearch', () => {
     assert.match(warnings[2]!, /:4: no valid "time"/);
   });
 
+  test('a JSON object that is not a log record is malformed, not printed (the formats rely on the schema\'s skeleton)', async () => {
+    const archive = new MemoryArchive();
+    const good = event(1, '2026-03-01T10:00:00Z');
+    archive.add(blobNameFor(good), `${JSON.stringify({ time: '2026-03-01T10:00:00Z' })}\n${JSON.stringify({ ...good, properties: 'x' })}\n${JSON.stringify(good)}\n`);
+    const { out, warnings, stats } = await search(archive, '2026-03-01T10:00:00Z', '2026-03-01T11:00:00Z');
+    assert.equal(out.length, 1);
+    assert.equal(stats.malformed, 2);
+    assert.match(warnings[0]!, /:1: not a log record \("resourceId" is not a string\)/);
+    assert.match(warnings[1]!, /:2: not a log record \("properties" is not an object\)/);
+  });
+
   test('a whole record without the final newline is read', async () => {
     const archive = new MemoryArchive();
     const e = event(1, '2026-03-01T10:00:00Z');

@@ -137,8 +137,22 @@ export async function findResourceFolders(reader: ArchiveReader, container: stri
   return found.sort();
 }
 
-function lineWarning(where: string, problem: string): string {
-  return `${where}: ${problem}`;
+/** The common-schema fields every record has and the output formats rely on. */
+const REQUIRED_STRINGS = ['resourceId', 'operationName', 'category', 'resultType', 'level'] as const;
+
+/**
+ * Why a parsed line is not a record that can be printed, or undefined. Deliberately the
+ * schema's skeleton only, not the full validator: archives outlive schema versions, and a
+ * record written by an older forwarder must still be found.
+ */
+export function shapeProblem(record: InsightEvent): string | undefined {
+  for (const field of REQUIRED_STRINGS) if (typeof record[field] !== 'string') return `not a log record ("${field}" is not a string)`;
+  const properties = record.properties as unknown;
+  if (properties === null || typeof properties !== 'object' || Array.isArray(properties)) return 'not a log record ("properties" is not an object)';
+  if ((properties as { eventType?: unknown }).eventType === 'WorkflowEvent' && typeof (properties as { workflowJobId?: unknown }).workflowJobId !== 'string') {
+    return 'not a log record (a workflow event without "properties.workflowJobId")';
+  }
+  return undefined;
 }
 
 /** Runs a search to the end (or to `max`, or until aborted); resolves with the counts. */
@@ -166,7 +180,7 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
   let warnings = 0;
   const malformed = (where: string, problem: string): void => {
     stats.malformed++;
-    if (warnings++ < MAX_WARNINGS) options.warn(lineWarning(where, problem));
+    if (warnings++ < MAX_WARNINGS) options.warn(`${where}: ${problem}`);
   };
 
   try {
@@ -269,7 +283,12 @@ export async function runSearch(options: SearchOptions): Promise<SearchStats> {
         return undefined;
       }
       if (timeMs < options.sinceMs || timeMs >= options.untilMs) return undefined;
-      if (task.scope.category === undefined && !wanted.has(String(event.category).toLowerCase())) return undefined;
+      const problem = shapeProblem(event);
+      if (problem) {
+        malformed(where(), problem);
+        return undefined;
+      }
+      if (task.scope.category === undefined && !wanted.has(event.category.toLowerCase())) return undefined;
       if (!matchesAll(options.filters, event)) return undefined;
       return add(slot, { timeMs, event }, line.length);
     };
