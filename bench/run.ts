@@ -4,7 +4,7 @@
  * BENCH_LATENCY_SECONDS (30), BENCH_LATENCY_RATE (10,000), BENCH_SOAK_SECONDS (600; 60 quick),
  * BENCH_SOAK_RATE (10,000), BENCH_SIMULATE_RATE (25,000), BENCH_SIMULATE_SECONDS (10),
  * BENCH_KEEP=1 keeps the scratch folder. `--quick` (or BENCH_QUICK=1): 100,000 events, 1 run.
- * `--only a,b` runs some scenarios: ceilings, forwarder, rsyslog, connect, producer, simulate, latency, soak. Writes bench/results/<date>-<mode>.json; a full run of every scenario (no --quick, no --only) also rewrites bench/RESULTS.md.
+ * `--only a,b` runs some scenarios: ceilings, forwarder, rsyslog, connect, producer, clients, simulate, latency, soak. Writes bench/results/<date>-<mode>.json; a full run of every scenario (no --quick, no --only) also rewrites bench/RESULTS.md.
  * `--only search` runs the archive search scenario alone (bench/scenarios/search.ts: no Kafka,
  * its own Azurite; not part of the default run) and writes bench/results/<date>-search.json;
  * its section of bench/RESULTS.md is written by hand from that file.
@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../testkit/services.js';
 import { javaConsumerPerf, kafkajsDoNothing } from './scenarios/ceilings.js';
+import { clientVariants } from './scenarios/clients.js';
 import { DESTINATION_KINDS, runForwarder } from './scenarios/forwarder.js';
 import { measureLatency, type LatencyResult } from './scenarios/latency.js';
 import { emitCost, javaProducerPerf, publishThroughput, type EmitCost } from './scenarios/producer.js';
@@ -28,7 +29,7 @@ import { renderResults, type BenchReport, type Row } from './lib/report.js';
 import { openSession } from './lib/session.js';
 import { median } from './lib/stats.js';
 
-const SCENARIOS = ['ceilings', 'forwarder', 'rsyslog', 'connect', 'producer', 'simulate', 'latency', 'soak'] as const;
+const SCENARIOS = ['ceilings', 'forwarder', 'rsyslog', 'connect', 'producer', 'clients', 'simulate', 'latency', 'soak'] as const;
 /** Scenarios run only when named with --only. */
 const EXTRA_SCENARIOS = ['search'] as const;
 
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
     if (connectProblem) log(`Kafka Connect skipped: ${connectProblem}`);
   }
   const emitRuns: EmitCost[] = [];
-  const publishRuns: (Throughput & { javaEventsPerSec: number })[] = [];
+  const publishRuns: (Throughput & { javaEventsPerSec: number; peakRssMiB: number })[] = [];
   const simulateRuns: SimulateResult[] = [];
   let latency: LatencyResult | undefined;
   let soakResult: SoakResult | undefined;
@@ -168,11 +169,16 @@ async function main(): Promise<void> {
           emitRuns.push(await emitCost(ctx, Math.min(50_000, events)));
           const p = await publishThroughput(ctx, Math.max(20_000, Math.round(events / 5)));
           const java = await javaProducerPerf(ctx, Math.max(100_000, Math.round(events / 2)));
-          publishRuns.push({ ms: p.ms, eventsPerSec: p.eventsPerSec, mbPerSec: (p.eventsPerSec * ctx.avroBytesPerEvent) / 1e6, javaEventsPerSec: java.eventsPerSec });
+          publishRuns.push({ ms: p.ms, eventsPerSec: p.eventsPerSec, mbPerSec: (p.eventsPerSec * ctx.avroBytesPerEvent) / 1e6, javaEventsPerSec: java.eventsPerSec, peakRssMiB: p.peakRssMiB });
           log(`  producer: emit ${emitRuns.at(-1)!.emitMicros.toFixed(2)} µs vs pino ${emitRuns.at(-1)!.pinoMicros.toFixed(2)} µs; publish ${Math.round(p.eventsPerSec)} events/s; Java ProducerPerformance ${Math.round(java.eventsPerSec)} events/s (${(p.eventsPerSec / java.eventsPerSec).toFixed(2)}×)`);
         } catch (err) {
           errors.producer = (err as Error).message;
           log(`  producer: FAILED ${errors.producer}`);
+        }
+      }
+      if (only.has('clients')) {
+        for (const [name, work] of clientVariants(ctx, Math.max(50_000, Math.round(events / 4)))) {
+          await record('client', name, work, name.includes('produce') ? 'idempotent, acks=all, batches of 2,000 bench records (key, 2 headers)' : 'stream, no work per record');
         }
       }
       if (only.has('simulate') && !errors.simulate) {
@@ -246,6 +252,9 @@ async function main(): Promise<void> {
       emitMicros: median(emitRuns.map((e) => e.emitMicros)),
       pinoMicros: median(emitRuns.map((e) => e.pinoMicros)),
       emitVsPino: median(emitRuns.map((e) => e.ratio)),
+      emitP99Micros: median(emitRuns.map((e) => e.emitP99Micros)),
+      pinoP99Micros: median(emitRuns.map((e) => e.pinoP99Micros)),
+      publishPeakRssMiB: Math.max(...publishRuns.map((p) => p.peakRssMiB)),
       emitsPerRun: emitRuns[0]!.emits,
       publishEventsPerSec: median(publishRuns.map((p) => p.eventsPerSec)),
       publishMbPerSec: median(publishRuns.map((p) => p.mbPerSec)),

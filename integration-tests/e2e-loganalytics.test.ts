@@ -11,14 +11,16 @@ import { parseDestination } from '../src/config/destinations.js';
 import { DestinationStore } from '../src/destinations/store.js';
 import { Forwarder } from '../src/forwarder/forwarder.js';
 import { createKafka, kafkaSettingsFromEnv } from '../src/kafka/client.js';
+import { DEFAULT_STREAMS } from '../src/sinks/loganalytics/config.js';
 import { rowToEvent } from '../src/sinks/loganalytics/request-builder.js';
 import { createTopics, deleteTopics, publishEvents, uniqueName } from '../testkit/kafka.js';
 import { startLogAnalyticsDouble, type LogAnalyticsDouble } from './helpers/loganalytics.js';
+import type { InsightEvent } from '../src/events/types.js';
 import { apiEventWithId, idOf, workflowEventWithId } from './helpers/records.js';
 import { getServices } from '../testkit/services.js';
 
 const TOKEN_ENV = 'INSIGHT_LOGS_E2E_LA_TOKEN';
-const STREAMS = { audit: 'Custom-CIEventsAudit', operational: 'Custom-CIEventsOperational' };
+const STREAMS = DEFAULT_STREAMS;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
@@ -71,7 +73,10 @@ describe('Kafka → Forwarder → Log Analytics (test double)', { timeout: 180_0
     await la.throttle(3);
     await publishEvents(brokers, topics.operational, operational.map((i, n) => (n % 2 ? workflowEventWithId(i) : apiEventWithId(i, { audit: false }))));
     await la.fail(3);
-    await publishEvents(brokers, topics.audit, audit.slice(200).map((i) => apiEventWithId(i, { audit: true })));
+    // One audit event with a 100 KB user agent: it lands cut to 64 KB, and the metric counts it.
+    const long = { ...apiEventWithId(audit[399]!, { audit: true }) } as unknown as Record<string, any>;
+    long.properties = { ...long.properties, userAgent: `agent-${'u'.repeat(100_000)}` };
+    await publishEvents(brokers, topics.audit, [...audit.slice(200, 399).map((i) => apiEventWithId(i, { audit: true })), long as unknown as InsightEvent]);
 
     const deadline = Date.now() + 90_000;
     while ((forwarder.pipelineStats(name)?.delivered ?? 0) < 800 && Date.now() < deadline) await sleep(200);
@@ -88,5 +93,13 @@ describe('Kafka → Forwarder → Log Analytics (test double)', { timeout: 180_0
     const faults = (await la.requests()).filter((r) => r.ruleId === ruleId && (r.status === 429 || r.status === 503)).length;
     assert.equal(faults, 6, 'the injected faults were met by the forwarder');
     assert.ok(stats.retries >= 1, 'faults were retried');
+    // Every row carries its event's CorrelationId, and no column the template does not declare.
+    const rows = [...(await la.rows(ruleId, STREAMS.audit)), ...(await la.rows(ruleId, STREAMS.operational))];
+    assert.ok(rows.every((r) => typeof r.CorrelationId === 'string' && r.CorrelationId !== ''), 'a row without CorrelationId');
+    await la.assertNoColumnProblems(ruleId);
+    const cut = rows.find((r) => typeof r.Uri === 'string' && r.Uri.includes(audit[399]!));
+    assert.match(String(cut?.UserAgent), /…\[truncated by insight-logs: 100006 bytes\]$/);
+    const truncated = (await forwarder.metrics.truncatedValues.get()).values.find((v) => v.labels.destination === name);
+    assert.equal(truncated?.value, 1, 'insight_logs_truncated_values_total counts the cut value');
   });
 });

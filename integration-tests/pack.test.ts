@@ -69,7 +69,7 @@ after(async () => {
 });
 
 test('the package ships the demo\'s scripts and no unit tests', () => {
-  for (const file of ['scripts/services.sh', 'scripts/kafka/pom.xml', 'scripts/kafka/server.properties.template', 'schemas/APIEvent.avsc', 'dist/src/cli/main.js']) {
+  for (const file of ['scripts/services.sh', 'scripts/kafka/pom.xml', 'scripts/kafka/server.properties.template', 'schemas/APIEvent.avsc', 'schemas/history/APIEvent.v1.avsc', 'dist/src/cli/main.js']) {
     assert.ok(packedFiles.includes(file), `${file} is in the package`);
   }
   assert.deepEqual(packedFiles.filter((f) => /\.test\./.test(f)), []);

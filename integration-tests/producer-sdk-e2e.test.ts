@@ -200,7 +200,7 @@ describe('producer SDK → real Kafka → tail --output json and kcat', { timeou
     assert.equal(started.properties.submittedBy, 'sdk-e2e');
     assert.equal(done1.resultType, 'Successful');
     assert.equal(done1.properties.identifier, 'seg-1');
-    assert.equal(done1.properties.additionalInfo?.entityCount, 12);
+    assert.equal(done1.properties.additionalInfo?.tableCount, 12, 'entityCount on input is written as tableCount');
     assert.equal(done1.properties.error, undefined);
     assert.equal(done2.resultType, 'Failure');
     assert.equal(done2.level, 'Error');

@@ -30,7 +30,7 @@ export interface BenchReport {
   sizes: { avroBytesPerEvent: number; jsonBytesPerEvent: number };
   preload: { eventsPerSec: number; seconds: number };
   rows: Row[];
-  producer?: { emitMicros: number; pinoMicros: number; emitVsPino: number; emitsPerRun: number; publishEventsPerSec: number; publishMbPerSec: number; javaPublishEventsPerSec?: number };
+  producer?: { emitMicros: number; pinoMicros: number; emitVsPino: number; emitsPerRun: number; emitP99Micros?: number; pinoP99Micros?: number; publishEventsPerSec: number; publishMbPerSec: number; publishPeakRssMiB?: number; javaPublishEventsPerSec?: number };
   /** `insight-logs simulate` as a child process (medians over runs). */
   simulate?: { rate: number; seconds: number; runs: number; published: number; summaryEventsPerSec: number; brokerEventsPerSec: number; peakRssMiB?: number };
   latency?: LatencyResult;
@@ -55,7 +55,8 @@ function otherFigures(r: BenchReport): string {
     const p = r.producer;
     out.push(`| producer: one \`emit\` on the caller's loop | ${fix(p.emitMicros, 2)} µs (median over ${int(p.emitsPerRun)} emits) |`);
     out.push(`| one pino log line to /dev/null, same run | ${fix(p.pinoMicros, 2)} µs → emit = ${fix(p.emitVsPino, 1)} × a log line |`);
-    out.push(`| producer publish throughput (acks=all) | ${int(p.publishEventsPerSec)} events/s, ${fix(p.publishMbPerSec)} MB/s |`);
+    if (p.emitP99Micros !== undefined && p.pinoP99Micros !== undefined) out.push(`| p99 of a single \`emit\` / pino line, same run | ${fix(p.emitP99Micros, 2)} µs / ${fix(p.pinoP99Micros, 2)} µs |`);
+    out.push(`| producer publish throughput (acks=all) | ${int(p.publishEventsPerSec)} events/s, ${fix(p.publishMbPerSec)} MB/s${p.publishPeakRssMiB ? `, peak RSS ${int(p.publishPeakRssMiB)} MiB (bench process with the producer in it)` : ''} |`);
     if (p.javaPublishEventsPerSec) out.push(`| Kafka's ProducerPerformance (Java), same record size, acks=all, idempotent, same run | ${int(p.javaPublishEventsPerSec)} events/s → EventProducer = ${fix(p.publishEventsPerSec / p.javaPublishEventsPerSec, 2)} × Java |`);
   }
   if (r.simulate) {

@@ -19,8 +19,9 @@ import type { BenchContext } from '../lib/context.js';
 import { benchEvent } from '../lib/events.js';
 import { benchKafkaSettings, createBenchTopics } from '../lib/kafka.js';
 import { publishEvents, type PublishResult } from '../lib/preload.js';
+import { percentile } from '../lib/stats.js';
 
-export interface EmitCost { emitMicros: number; pinoMicros: number; ratio: number; emits: number }
+export interface EmitCost { emitMicros: number; pinoMicros: number; ratio: number; emits: number; emitP99Micros: number; pinoP99Micros: number }
 
 const WARMUP = 2_000;
 
@@ -30,14 +31,25 @@ function timeLoop(n: number, body: (i: number) => void): number {
   return Number(process.hrtime.bigint() - start) / 1000 / n;
 }
 
+/** p99 of single calls in µs (each timed on its own: the tail a caller's request feels, GC pauses included). */
+function p99Of(n: number, body: (i: number) => void): number {
+  const micros = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const start = process.hrtime.bigint();
+    body(i);
+    micros[i] = Number(process.hrtime.bigint() - start) / 1000;
+  }
+  return percentile(micros, 99);
+}
+
 export async function emitCost(ctx: BenchContext, emits: number): Promise<EmitCost> {
   const topic = uniqueName('bench-emit');
   await createBenchTopics(ctx.brokers, [topic], ctx.partitions);
-  const events: InsightEvent[] = Array.from({ length: emits + WARMUP }, (_, i) => benchEvent(i, ctx.runId));
+  const events: InsightEvent[] = Array.from({ length: 2 * emits + WARMUP }, (_, i) => benchEvent(i, ctx.runId));
   const producer = new EventProducer({
     kafka: benchKafkaSettings(ctx.brokers, ctx.runId),
     topics: { audit: topic, operational: topic },
-    maxQueueSize: emits + WARMUP + 1,
+    maxQueueSize: 2 * emits + WARMUP + 1,
     maxBatchSize: 1000,
     deliveryTimeoutMs: 120_000,
     onError: (err) => { throw err; },
@@ -55,21 +67,32 @@ export async function emitCost(ctx: BenchContext, emits: number): Promise<EmitCo
       logger.info({ operationName: e.operationName, status: e.resultSignature, durationMs: e.durationMs, uri: e.uri }, 'request completed');
     });
     await producer.flush();
+    const emitP99Micros = p99Of(emits, (i) => producer.emit(events[WARMUP + emits + i]!));
+    const pinoP99Micros = p99Of(emits, (i) => {
+      const e = events[WARMUP + emits + i] as { operationName: string; durationMs?: number; resultSignature?: string; uri?: string };
+      logger.info({ operationName: e.operationName, status: e.resultSignature, durationMs: e.durationMs, uri: e.uri }, 'request completed');
+    });
+    await producer.flush();
     const stats = producer.stats();
     if (stats.failed > 0) throw new Error(`${stats.failed} emits failed`);
-    return { emitMicros, pinoMicros, ratio: emitMicros / pinoMicros, emits };
+    return { emitMicros, pinoMicros, ratio: emitMicros / pinoMicros, emits, emitP99Micros, pinoP99Micros };
   } finally {
     await producer.close();
     await deleteTopics(ctx.brokers, [topic]).catch(() => undefined);
   }
 }
 
-export async function publishThroughput(ctx: BenchContext, count: number): Promise<PublishResult> {
+/** Publish throughput, and the peak RSS of this process meanwhile (the producer runs in it; the bench's own few MiB included). */
+export async function publishThroughput(ctx: BenchContext, count: number): Promise<PublishResult & { peakRssMiB: number }> {
   const topic = uniqueName('bench-publish');
   await createBenchTopics(ctx.brokers, [topic], ctx.partitions);
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 100);
   try {
-    return await publishEvents(ctx.brokers, topic, ctx.runId, count);
+    const result = await publishEvents(ctx.brokers, topic, ctx.runId, count);
+    return { ...result, peakRssMiB: Math.max(peak, process.memoryUsage.rss()) / 2 ** 20 };
   } finally {
+    clearInterval(sampler);
     await deleteTopics(ctx.brokers, [topic]).catch(() => undefined);
   }
 }

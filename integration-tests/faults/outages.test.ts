@@ -11,6 +11,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { DEFAULT_STREAMS } from '../../src/sinks/loganalytics/config.js';
 import { rowToEvent } from '../../src/sinks/loganalytics/request-builder.js';
 import { startAzurite, type AzuriteInstance } from '../helpers/azurite.js';
 import { startEventHubsDouble, type EventHubsEndpoint } from '../../testkit/eventhubs.js';
@@ -24,7 +25,7 @@ const RUN_MS = LONG ? 120_000 : 35_000;
 const RATE = 200;
 const DROP_EVERY_MS = 3_000;
 const ENV = { blob: 'FAULT_OUTAGES_BLOB', hub: 'FAULT_OUTAGES_EVENTHUBS', la: 'FAULT_OUTAGES_LA_TOKEN' };
-const STREAMS = { audit: 'Custom-CIEventsAudit', operational: 'Custom-CIEventsOperational' };
+const STREAMS = DEFAULT_STREAMS;
 
 describe('fault: destination outages (storage down, connections dropped, 429/503)', { timeout: LONG ? 600_000 : 170_000 }, () => {
   let run: FaultRun;

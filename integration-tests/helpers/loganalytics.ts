@@ -4,9 +4,18 @@
  * a Log Analytics query minutes later), so `rows()` reads the double's memory: it is the only
  * read-back there is, and it proves what the SDK sent, not what a workspace would store.
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { logAnalyticsStreamDeclarations } from '../../src/azure/templates.js';
+import { mintTestJwt } from '../../testkit/bearer-token.js';
 import { startDoubleProcess } from '../../testkit/double-process.js';
+import type { ColumnProblem } from '../loganalytics-double/server.js';
+
+export type { ColumnProblem };
+/** The audience the Logs Ingestion API requires ("Logs Ingestion API in Azure Monitor", Token audience). */
+export const MONITOR_AUDIENCE = 'https://monitor.azure.com';
+type StreamDeclarations = Record<string, { columns: { name: string; type: string }[] }>;
 
 export interface IngestionRequestLog {
   ruleId: string;
@@ -20,11 +29,19 @@ export interface IngestionRequestLog {
 export interface LogAnalyticsDouble {
   /** http://127.0.0.1:<port> — needs allowInsecure: true. */
   endpoint: string;
-  /** The bearer token the double expects (a random test value, not a secret). */
+  /** A JWT the double accepts (audience https://monitor.azure.com, valid for an hour; unsigned in effect). */
   token: string;
   maxBodyBytes: number;
-  /** Declares a data collection rule with its streams; returns the rule id. */
-  addRule(streams: string[], ruleId?: string): Promise<string>;
+  /**
+   * Declares a data collection rule; returns its id. Streams are named (their columns then come
+   * from the provisioning template, `insight-logs azure template loganalytics`) or given with
+   * their declarations. Default: the template's two streams.
+   */
+  addRule(streams?: string[] | StreamDeclarations, ruleId?: string): Promise<string>;
+  /** Columns sent that a stream does not declare (the service drops them silently) or with the wrong type. */
+  problems(): Promise<ColumnProblem[]>;
+  /** Fails the calling test when any column was undeclared or mistyped (of one rule, or of all). */
+  assertNoColumnProblems(ruleId?: string): Promise<void>;
   rows(ruleId: string, stream: string): Promise<Record<string, unknown>[]>;
   requests(): Promise<IngestionRequestLog[]>;
   /** Next `count` ingestion requests get 429 with Retry-After: 1. */
@@ -42,10 +59,10 @@ export function uniqueRuleId(): string {
 
 export async function startLogAnalyticsDouble(options: { maxBodyBytes?: number } = {}): Promise<LogAnalyticsDouble> {
   const server = fileURLToPath(new URL('../loganalytics-double/server.js', import.meta.url));
-  const token = `test-token-${randomBytes(8).toString('hex')}`;
+  const token = mintTestJwt({ aud: MONITOR_AUDIENCE, oid: randomBytes(8).toString('hex') });
   const args = [server, '--port', '0'];
   if (options.maxBodyBytes) args.push('--max-body-bytes', String(options.maxBodyBytes));
-  const double = await startDoubleProcess<{ port: number; endpoint: string; maxBodyBytes: number }>('loganalytics double', server, args.slice(1), { ...process.env, LA_DOUBLE_TOKEN: token });
+  const double = await startDoubleProcess<{ port: number; endpoint: string; maxBodyBytes: number }>('loganalytics double', server, args.slice(1));
   const started = double.started;
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${started.endpoint}${path}`, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
@@ -56,9 +73,25 @@ export async function startLogAnalyticsDouble(options: { maxBodyBytes?: number }
     endpoint: started.endpoint,
     token,
     maxBodyBytes: started.maxBodyBytes,
-    async addRule(streams, ruleId = uniqueRuleId()) {
-      await call('POST', '/_test/rules', { ruleId, streams });
+    async addRule(streams = logAnalyticsStreamDeclarations(), ruleId = uniqueRuleId()) {
+      const template = logAnalyticsStreamDeclarations();
+      const declarations: StreamDeclarations = {};
+      if (Array.isArray(streams)) {
+        for (const name of streams) {
+          const declared = template[name];
+          if (!declared) throw new Error(`loganalytics double: stream ${name} is not in the template; pass its declaration`);
+          declarations[name] = declared;
+        }
+      } else {
+        Object.assign(declarations, streams);
+      }
+      await call('POST', '/_test/rules', { ruleId, streams: declarations });
       return ruleId;
+    },
+    problems: () => call('GET', '/_test/problems'),
+    async assertNoColumnProblems(ruleId) {
+      const problems = (await call<ColumnProblem[]>('GET', '/_test/problems')).filter((p) => ruleId === undefined || p.ruleId === ruleId);
+      assert.deepEqual(problems, [], 'columns the streams do not declare (Log Analytics would drop them silently) or with the wrong type');
     },
     rows: (ruleId, stream) => call('GET', `/_test/rows?ruleId=${encodeURIComponent(ruleId)}&stream=${encodeURIComponent(stream)}`),
     requests: () => call('GET', '/_test/requests'),

@@ -40,6 +40,13 @@ export function sinkContract(name: string, subject: SinkContractSubject): void {
       const operationalIds = new Set((await subject.readBack('operational')).map(idOf));
       for (const r of audit) assert.ok(auditIds.has(idOf(r.event)), `audit record ${idOf(r.event)} missing`);
       for (const r of operational) assert.ok(operationalIds.has(idOf(r.event)), `operational record ${idOf(r.event)} missing`);
+      // Every destination keeps each event's correlationId (readers drop redeliveries with it).
+      const read = [...(await subject.readBack('audit')), ...(await subject.readBack('operational'))];
+      const correlationOf = new Map(read.map((r) => [idOf(r), (r as { correlationId?: unknown }).correlationId]));
+      for (const r of [...audit, ...operational]) {
+        assert.ok(r.event.correlationId, 'test records carry a correlationId');
+        assert.equal(correlationOf.get(idOf(r.event)), r.event.correlationId, `record ${idOf(r.event)} lost its correlationId`);
+      }
     });
 
     test('reports retryable (and does not throw) while the endpoint is unavailable, then delivers', async () => {

@@ -1,30 +1,43 @@
 /**
  * TEST DOUBLE of the Azure Monitor Logs Ingestion API — NOT the real service, for tests only.
  *
- * Run as its own process: `node server.js [--port 0] [--max-body-bytes 1048576]` with the
- * expected bearer token in LA_DOUBLE_TOKEN. It prints one JSON line `{"port":…,"endpoint":…}`
- * on stdout once it listens, and stops on SIGTERM.
+ * Run as its own process: `node server.js [--port 0] [--max-body-bytes 1048576] [--audience https://monitor.azure.com]`.
+ * It prints one JSON line `{"port":…,"endpoint":…}` on stdout once it listens, and stops on SIGTERM.
  *
- * It implements the contract @azure/monitor-ingestion 1.2 uses (read from its source):
+ * It implements the contract @azure/monitor-ingestion 1.2 uses (read from its source) and
+ * checks what the service checks ("Logs Ingestion API in Azure Monitor", "Azure Monitor
+ * service limits"):
  *   POST /dataCollectionRules/{ruleId}/streams/{stream}?api-version=2023-01-01
  *     (the SDK's URL template sends the query as `api%2Dversion`, which decodes the same)
- *   Authorization: Bearer <token>          → 401 without it or with another token
+ *   Authorization: Bearer <JWT>            → 401 unless its `aud` is https://monitor.azure.com
+ *                                            and it has not expired (testkit/bearer-token.ts;
+ *                                            the signature is not verified)
+ *   the rule's immutable id and the stream → 404 when the rule or the stream is not declared
  *   Content-Type: application/json
  *   Content-Encoding: gzip (always, from the SDK's GZippingPolicy; plain bodies accepted too)
+ *   1 MB per call, compressed AND uncompressed → 413 when either is over the limit
  *   body: a JSON array of rows             → 400 when not an array or a row lacks a valid TimeGenerated
- *   → 204 on success; 413 when the body as sent (compressed) is over the limit;
- *     404 {error:{code,message}} for an unknown rule or stream.
+ *   → 204 on success.
+ * Columns a stream does not declare are dropped silently by the service; the double drops them
+ * too but REPORTS them (and values whose type does not match the declaration) at
+ * `GET /_test/problems`, so a test can fail on what production would lose without a word.
  *
  * Test-only control (the real service has no read API; this memory is the only read-back):
- *   POST /_test/rules            body {ruleId, streams: [...]}: declare a rule
+ *   POST /_test/rules            body {ruleId, streams: {<stream>: {columns: [{name, type}]}}}: declare a rule
  *   POST /_test/faults?throttle=N  next N ingestion requests → 429 with Retry-After: 1
  *   POST /_test/faults?fail=N      next N ingestion requests → 503
  *   POST /_test/clear-faults
  *   GET  /_test/rows?ruleId=…&stream=…   rows stored for a stream (JSON array)
  *   GET  /_test/requests          one entry per ingestion request (status, sizes, rows)
+ *   GET  /_test/problems          undeclared or mistyped columns seen, one entry per column and stream
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import { checkBearerToken } from '../../testkit/bearer-token.js';
+
+type ColumnType = 'string' | 'datetime' | 'long' | 'int' | 'real' | 'boolean' | 'dynamic';
+interface StreamState { columns: Map<string, ColumnType>; rows: Record<string, unknown>[] }
+export interface ColumnProblem { ruleId: string; stream: string; column: string; problem: 'undeclared' | 'mistyped'; example: string }
 
 interface RequestLog {
   ruleId: string;
@@ -44,9 +57,11 @@ function argument(name: string, fallback: string): string {
 
 const port = Number(argument('port', '0'));
 const maxBodyBytes = Number(argument('max-body-bytes', String(1024 * 1024)));
-const expectedToken = process.env.LA_DOUBLE_TOKEN ?? '';
+const audience = argument('audience', 'https://monitor.azure.com');
 
-const rules = new Map<string, Map<string, Record<string, unknown>[]>>();
+const rules = new Map<string, Map<string, StreamState>>();
+/** Keyed `rule|stream|column|problem`: each reported once, with the first value seen. */
+const problems = new Map<string, ColumnProblem>();
 const requests: RequestLog[] = [];
 let throttleLeft = 0;
 let failLeft = 0;
@@ -81,6 +96,38 @@ function validTime(value: unknown): boolean {
   return typeof value === 'string' && value !== '' && !Number.isNaN(Date.parse(value));
 }
 
+function typeMatches(type: ColumnType, value: unknown): boolean {
+  switch (type) {
+    case 'string': return typeof value === 'string';
+    case 'datetime': return validTime(value);
+    case 'long': return typeof value === 'number' && Number.isSafeInteger(value);
+    case 'int': return typeof value === 'number' && Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31;
+    case 'real': return typeof value === 'number';
+    case 'boolean': return typeof value === 'boolean';
+    case 'dynamic': return true;
+  }
+}
+
+function report(ruleId: string, stream: string, column: string, problem: ColumnProblem['problem'], value: unknown): void {
+  const key = `${ruleId}|${stream}|${column}|${problem}`;
+  if (!problems.has(key)) problems.set(key, { ruleId, stream, column, problem, example: JSON.stringify(value)?.slice(0, 100) ?? 'undefined' });
+}
+
+/** What the service stores of a row: declared columns only (the others vanish, reported here). */
+function keepDeclared(ruleId: string, stream: string, state: StreamState, row: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) {
+    const type = state.columns.get(column);
+    if (type === undefined) {
+      report(ruleId, stream, column, 'undeclared', value);
+      continue;
+    }
+    if (value !== null && !typeMatches(type, value)) report(ruleId, stream, column, 'mistyped', value);
+    kept[column] = value;
+  }
+  return kept;
+}
+
 async function ingest(req: IncomingMessage, res: ServerResponse, ruleId: string, stream: string): Promise<void> {
   const log: RequestLog = { ruleId, stream, status: 0, wireBytes: 0, jsonBytes: 0, rows: 0 };
   const done = (status: number, send: () => void): void => {
@@ -98,15 +145,13 @@ async function ingest(req: IncomingMessage, res: ServerResponse, ruleId: string,
     failLeft--;
     return done(503, () => error(res, 503, 'ServiceUnavailable', 'test double: injected failure'));
   }
-  const auth = req.headers.authorization ?? '';
-  if (!auth.startsWith('Bearer ') || auth.slice(7) !== expectedToken) {
-    return done(401, () => error(res, 401, 'InvalidToken', 'test double: missing or wrong bearer token'));
-  }
+  const token = checkBearerToken(req.headers.authorization, audience);
+  if (!token.ok) return done(401, () => error(res, 401, token.code, `test double: ${token.message}`));
   const streams = rules.get(ruleId);
   if (!streams) return done(404, () => error(res, 404, 'NotFound', `test double: data collection rule ${ruleId} not found`));
-  const rows = streams.get(stream);
-  if (!rows) return done(404, () => error(res, 404, 'InvalidStream', `test double: stream ${stream} is not declared in rule ${ruleId}`));
-  if (body === 'too-large') return done(413, () => error(res, 413, 'ContentLengthLimitExceeded', `test double: request body over ${maxBodyBytes} bytes`));
+  const state = streams.get(stream);
+  if (!state) return done(404, () => error(res, 404, 'InvalidStream', `test double: stream ${stream} is not declared in rule ${ruleId}`));
+  if (body === 'too-large') return done(413, () => error(res, 413, 'ContentLengthLimitExceeded', `test double: request body over ${maxBodyBytes} bytes as sent`));
   if (!/^application\/json/i.test(req.headers['content-type'] ?? '')) {
     return done(415, () => error(res, 415, 'UnsupportedMediaType', 'test double: Content-Type must be application/json'));
   }
@@ -117,6 +162,8 @@ async function ingest(req: IncomingMessage, res: ServerResponse, ruleId: string,
     return done(400, () => error(res, 400, 'InvalidContentEncoding', 'test double: body is not valid gzip'));
   }
   log.jsonBytes = json.length;
+  // The limit holds for the uncompressed payload too: gzip does not buy a bigger call.
+  if (json.length > maxBodyBytes) return done(413, () => error(res, 413, 'ContentLengthLimitExceeded', `test double: uncompressed body of ${json.length} bytes is over ${maxBodyBytes}`));
   let parsed: unknown;
   try {
     parsed = JSON.parse(json.toString('utf8'));
@@ -126,18 +173,21 @@ async function ingest(req: IncomingMessage, res: ServerResponse, ruleId: string,
   if (!Array.isArray(parsed)) return done(400, () => error(res, 400, 'InvalidPayload', 'test double: body must be a JSON array of rows'));
   const bad = parsed.findIndex((row) => typeof row !== 'object' || row === null || Array.isArray(row) || !validTime((row as Record<string, unknown>).TimeGenerated));
   if (bad >= 0) return done(400, () => error(res, 400, 'InvalidPayload', `test double: row ${bad} has no valid TimeGenerated (ISO 8601 datetime)`));
-  rows.push(...(parsed as Record<string, unknown>[]));
+  for (const row of parsed as Record<string, unknown>[]) state.rows.push(keepDeclared(ruleId, stream, state, row));
   log.rows = parsed.length;
   return done(204, () => reply(res, 204));
 }
 
 async function control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   if (req.method === 'POST' && url.pathname === '/_test/rules') {
-    const body = await readBody(req, 64 * 1024);
-    const spec = JSON.parse(body === 'too-large' ? '{}' : body.toString('utf8')) as { ruleId?: string; streams?: string[] };
-    if (!spec.ruleId || !Array.isArray(spec.streams)) return error(res, 400, 'BadRequest', 'expected {ruleId, streams: []}');
-    const streams = rules.get(spec.ruleId) ?? new Map<string, Record<string, unknown>[]>();
-    for (const s of spec.streams) if (!streams.has(s)) streams.set(s, []);
+    const body = await readBody(req, 1024 * 1024);
+    const spec = JSON.parse(body === 'too-large' ? '{}' : body.toString('utf8')) as { ruleId?: string; streams?: Record<string, { columns?: { name: string; type: ColumnType }[] }> };
+    if (!spec.ruleId || typeof spec.streams !== 'object' || spec.streams === null) return error(res, 400, 'BadRequest', 'expected {ruleId, streams: {<name>: {columns: [{name, type}]}}}');
+    const streams = rules.get(spec.ruleId) ?? new Map<string, StreamState>();
+    for (const [name, declaration] of Object.entries(spec.streams)) {
+      if (!Array.isArray(declaration.columns) || declaration.columns.length === 0) return error(res, 400, 'BadRequest', `stream ${name}: a stream declares its columns`);
+      streams.set(name, { columns: new Map(declaration.columns.map((c) => [c.name, c.type])), rows: streams.get(name)?.rows ?? [] });
+    }
     rules.set(spec.ruleId, streams);
     return reply(res, 200, { ruleId: spec.ruleId, streams: [...streams.keys()] });
   }
@@ -152,10 +202,11 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL): Pro
     return reply(res, 200, { throttleLeft, failLeft });
   }
   if (req.method === 'GET' && url.pathname === '/_test/rows') {
-    const rows = rules.get(url.searchParams.get('ruleId') ?? '')?.get(url.searchParams.get('stream') ?? '');
-    return rows ? reply(res, 200, rows) : error(res, 404, 'NotFound', 'no such rule/stream');
+    const state = rules.get(url.searchParams.get('ruleId') ?? '')?.get(url.searchParams.get('stream') ?? '');
+    return state ? reply(res, 200, state.rows) : error(res, 404, 'NotFound', 'no such rule/stream');
   }
   if (req.method === 'GET' && url.pathname === '/_test/requests') return reply(res, 200, requests);
+  if (req.method === 'GET' && url.pathname === '/_test/problems') return reply(res, 200, [...problems.values()]);
   return error(res, 404, 'NotFound', 'unknown test endpoint');
 }
 
@@ -182,7 +233,7 @@ const server = createServer((req, res) => {
 server.listen(port, '127.0.0.1', () => {
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
-  process.stdout.write(`${JSON.stringify({ port: actual, endpoint: `http://127.0.0.1:${actual}`, maxBodyBytes })}\n`);
+  process.stdout.write(`${JSON.stringify({ port: actual, endpoint: `http://127.0.0.1:${actual}`, maxBodyBytes, audience })}\n`);
 });
 
 const shutdown = (): void => {

@@ -8,6 +8,8 @@ import { buildApiEvent, buildWorkflowEvent } from '../events/builders.js';
 import type { InsightEvent } from '../events/types.js';
 import { packageRoot } from '../util/package-root.js';
 import { crc64Avro } from './crc64-avro.js';
+import { MAGIC } from './schema-registry.js';
+import { fingerprintBytes } from './crc64-avro.js';
 import { HEADER_LENGTH, SchemaRegistry, defaultSchemaRegistry } from './schema-registry.js';
 
 const RID = '/SUBSCRIPTIONS/0F1E2D3C-1111-2222-3333-444455556666/RESOURCEGROUPS/RG-1/PROVIDERS/MICROSOFT.D365CUSTOMERINSIGHTS/INSTANCES/INST-1';
@@ -74,6 +76,21 @@ describe('single-object encoding', () => {
     });
   }
 
+  test('messages cut from the encoding slab stay intact: many in a row, one larger than a slab, a failed encode in between', () => {
+    const events: InsightEvent[] = [];
+    for (let i = 0; i < 400; i++) {
+      const e = fullApi() as unknown as { properties: { userAgent: string } };
+      // Sizes from a few bytes to 200 KB: some fill a slab's end, one needs a slab of its own.
+      e.properties.userAgent = 'u'.repeat(i === 150 ? 200_000 : (i * 37) % 3000);
+      events.push(e as unknown as InsightEvent);
+    }
+    const messages = events.map((e, i) => {
+      if (i === 77) assert.throws(() => registry.encode('APIEvent', { ...minimalApi(), durationMs: 'x' } as unknown as InsightEvent));
+      return registry.encode('APIEvent', e);
+    });
+    messages.forEach((m, i) => assert.deepEqual(registry.decode(m).event, events[i], `message ${i}`));
+  });
+
   test('a value that does not fit the schema is EVENT_INVALID naming the field', () => {
     const e = minimalApi() as unknown as { durationMs: unknown };
     e.durationMs = 'long';
@@ -109,7 +126,7 @@ describe('decoding errors', () => {
 describe('schema evolution', () => {
   test('a reader whose schema adds an optional field reads messages written with the current schema', () => {
     const current = schemaFile('APIEvent');
-    const newer = { ...current, fields: [...current.fields, { name: 'correlationId', type: ['null', 'string'], default: null }] };
+    const newer = { ...current, fields: [...current.fields, { name: 'exampleNewField', type: ['null', 'string'], default: null }] };
     const writer = defaultSchemaRegistry();
     const reader = new SchemaRegistry([newer, schemaFile('WorkflowEvent')], [current]);
     assert.notEqual(reader.fingerprint('APIEvent'), writer.fingerprint('APIEvent'));
@@ -126,11 +143,44 @@ describe('schema evolution', () => {
 
   test('a message written with the newer schema carries the new field for a newer reader', () => {
     const current = schemaFile('APIEvent');
-    const newer = { ...current, fields: [...current.fields, { name: 'correlationId', type: ['null', 'string'], default: null }] };
+    const newer = { ...current, fields: [...current.fields, { name: 'exampleNewField', type: ['null', 'string'], default: null }] };
     const reader = new SchemaRegistry([newer, schemaFile('WorkflowEvent')]);
-    const event = { ...fullApi(), correlationId: 'c-1' } as unknown as InsightEvent;
-    assert.equal((reader.decode(reader.encode('APIEvent', event)).event as unknown as { correlationId: string }).correlationId, 'c-1');
+    const event = { ...fullApi(), exampleNewField: 'c-1' } as unknown as InsightEvent;
+    assert.equal((reader.decode(reader.encode('APIEvent', event)).event as unknown as { exampleNewField: string }).exampleNewField, 'c-1');
     // Sanity check that avsc itself agrees the two schemas are compatible.
     assert.doesNotThrow(() => avro.Type.forSchema(newer as avro.Schema).createResolver(avro.Type.forSchema(current as avro.Schema)));
+  });
+});
+
+describe('the real history: v1 records (before correlationId and AffectedTables) still decode', () => {
+  const history = (name: string): object => JSON.parse(readFileSync(join(packageRoot(), 'schemas', 'history', `${name}.v1.avsc`), 'utf8')) as object;
+  /** A message exactly as a v1 producer wrote it. */
+  function v1Message(name: 'APIEvent' | 'WorkflowEvent', value: object): Buffer {
+    const type = avro.Type.forSchema(history(name) as avro.Schema);
+    return Buffer.concat([MAGIC, fingerprintBytes(JSON.stringify(type.schema())), type.toBuffer(value)]);
+  }
+
+  test('a v1 API event decodes with the current reader, correlationId absent', () => {
+    const event = fullApi() as unknown as Record<string, unknown>;
+    const { correlationId: _dropped, ...v1 } = event;
+    const decoded = defaultSchemaRegistry().decode(v1Message('APIEvent', v1));
+    assert.equal(decoded.kind, 'APIEvent');
+    assert.deepEqual(decoded.event, v1);
+    assert.ok(!('correlationId' in decoded.event));
+  });
+
+  test('a v1 task event with AffectedEntities / entityCount reads as AffectedTables / tableCount', () => {
+    const event = fullWorkflowTask() as unknown as Record<string, any>;
+    const { correlationId: _dropped, ...rest } = event;
+    const v1 = { ...rest, properties: { ...event.properties, additionalInfo: { Kind: 'Enrichment', AffectedEntities: ['Customer'], MessageCode: 'E42', entityCount: 7 } } };
+    const decoded = defaultSchemaRegistry().decode(v1Message('WorkflowEvent', v1)).event as unknown as Record<string, any>;
+    assert.deepEqual(decoded.properties.additionalInfo, { Kind: 'Enrichment', AffectedTables: ['Customer'], MessageCode: 'E42', tableCount: 7 });
+  });
+
+  test('the current schemas differ from v1 only by what was added (every v1 field is still read)', () => {
+    for (const name of ['APIEvent', 'WorkflowEvent'] as const) {
+      const reader = avro.Type.forSchema(schemaFile(name) as avro.Schema);
+      assert.doesNotThrow(() => reader.createResolver(avro.Type.forSchema(history(name) as avro.Schema)), name);
+    }
   });
 });

@@ -13,10 +13,14 @@ import { InsightLogsError } from '../errors.js';
 import { EVENT_KINDS, type EventKind, type InsightEvent, type TypedEvent } from '../events/types.js';
 import { packageRoot } from '../util/package-root.js';
 import { fingerprintBytes } from './crc64-avro.js';
+import { AvroBodyError, AvroCursor, compilePlainReader, type CompiledRecordReader } from './plain-reader.js';
 import { plainConverter } from './plain.js';
 
 export const MAGIC = Buffer.from([0xc3, 0x01]);
 export const HEADER_LENGTH = 10;
+/** Encoding slabs: room for about a hundred typical events; a new one starts below MIN_SLAB_ROOM free. */
+const SLAB_SIZE = 64 * 1024;
+const MIN_SLAB_ROOM = 2 * 1024;
 
 type AvroType = avro.Type;
 
@@ -42,7 +46,7 @@ function kindOfSchema(type: AvroType): EventKind {
 }
 
 export class SchemaRegistry {
-  private readonly readers = new Map<EventKind, { type: AvroType; header: Buffer; toPlain: (value: unknown) => unknown }>();
+  private readonly readers = new Map<EventKind, { type: AvroType; header: Buffer; toPlain: (value: unknown) => unknown; readPlain: CompiledRecordReader | undefined }>();
   private readonly writers = new Map<string, WriterEntry>();
   /**
    * The same writers by their fingerprint as two little-endian 32-bit halves: decode finds a
@@ -56,7 +60,7 @@ export class SchemaRegistry {
       const type = avro.Type.forSchema(schema as avro.Schema);
       const kind = kindOfSchema(type);
       const header = Buffer.concat([MAGIC, fingerprintBytes(canonical(type))]);
-      this.readers.set(kind, { type, header, toPlain: plainConverter(type) });
+      this.readers.set(kind, { type, header, toPlain: plainConverter(type), readPlain: compilePlainReader(type) });
       this.addWriter(header.subarray(2), { kind, writer: type, resolver: undefined });
     }
     for (const kind of EVENT_KINDS) {
@@ -66,12 +70,14 @@ export class SchemaRegistry {
   }
 
   /**
-   * Loads this package's `schemas/*.avsc` as the readers. No older writer versions exist yet:
-   * when a schema changes, its previous version must be passed as an older writer schema.
+   * Loads this package's `schemas/*.avsc` as the readers and `schemas/history/*.avsc` (every
+   * earlier version still on the topics: v1 before `correlationId` and `AffectedTables`) as
+   * older writers. When a schema changes, its previous version goes into `history/`.
    */
   static fromPackage(): SchemaRegistry {
     const dir = join(packageRoot(), 'schemas');
-    return new SchemaRegistry(readdirSync(dir).filter((f) => f.endsWith('.avsc')).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as object));
+    const load = (folder: string): object[] => readdirSync(folder).filter((f) => f.endsWith('.avsc')).sort().map((f) => JSON.parse(readFileSync(join(folder, f), 'utf8')) as object);
+    return new SchemaRegistry(load(dir), load(join(dir, 'history')));
   }
 
   addWriterSchema(schema: object): void {
@@ -104,18 +110,42 @@ export class SchemaRegistry {
     return canonical(this.readers.get(kind)!.type);
   }
 
-  /** Encodes with the kind's current schema. Throws EVENT_INVALID if the value does not fit the schema. */
+  /**
+   * Encodes with the kind's current schema. Throws EVENT_INVALID if the value does not fit the schema.
+   *
+   * Messages are cut from a shared slab (as Node pools small Buffers): header and body written
+   * in place, no body buffer and no concatenation per event. A message keeps its slab alive
+   * until it is released; callers must not write into it.
+   */
   encode(kind: EventKind, event: InsightEvent): Buffer {
     const { type, header } = this.readers.get(kind)!;
-    let body: Buffer;
-    try {
-      body = type.toBuffer(event);
-    } catch (err) {
-      const paths: string[] = [];
-      type.isValid(event, { errorHook: (path: string[]) => paths.push(path.join('.')) });
-      throw new InsightLogsError('EVENT_INVALID', `${kind} does not fit its Avro schema${paths.length ? ` at ${paths.join(', ')}` : ''}`, { cause: err });
+    for (;;) {
+      if (this.slab.length - this.slabUsed < MIN_SLAB_ROOM) this.newSlab(SLAB_SIZE);
+      const start = this.slabUsed;
+      header.copy(this.slab, start);
+      let end: number;
+      try {
+        end = type.encode(event, this.slab, start + HEADER_LENGTH);
+      } catch (err) {
+        const paths: string[] = [];
+        type.isValid(event, { errorHook: (path: string[]) => paths.push(path.join('.')) });
+        throw new InsightLogsError('EVENT_INVALID', `${kind} does not fit its Avro schema${paths.length ? ` at ${paths.join(', ')}` : ''}`, { cause: err });
+      }
+      if (end > start) {
+        this.slabUsed = end;
+        return this.slab.subarray(start, end);
+      }
+      // Did not fit (avsc returns minus the missing bytes): a fresh slab with room for it.
+      this.newSlab(Math.max(SLAB_SIZE, this.slab.length - start - end + HEADER_LENGTH));
     }
-    return Buffer.concat([header, body]);
+  }
+
+  private slab = Buffer.allocUnsafe(0);
+  private slabUsed = 0;
+
+  private newSlab(size: number): void {
+    this.slab = Buffer.allocUnsafe(size);
+    this.slabUsed = 0;
   }
 
   /** Decodes a single-object encoded message into a plain event (optional fields absent). */
@@ -129,6 +159,9 @@ export class SchemaRegistry {
       throw new InsightLogsError('SCHEMA_UNKNOWN_FINGERPRINT', `unknown writer schema fingerprint ${key}: the message was written with a schema version this reader does not know (a newer producer?); upgrade insight-logs here to read it`);
     }
     const reader = this.readers.get(entry.kind)!;
+    // Written with the current schema (nearly always): the one-pass reader. Older writers go
+    // through avsc's resolver.
+    if (!entry.resolver && reader.readPlain) return { kind: entry.kind, event: this.readCompiled(message, entry.kind, reader.readPlain) } as unknown as TypedEvent;
     // decode() at an offset instead of fromBuffer() on a subarray: no buffer object per message.
     // It reports a short body as offset -1 and does not check for bytes after the record, so
     // both are checked here (fromBuffer's "truncated buffer" and "trailing data").
@@ -142,6 +175,20 @@ export class SchemaRegistry {
     if (decoded.offset !== message.length) throw new InsightLogsError('DECODE_FAILED', `${entry.kind} body is not valid Avro for its schema (trailing data)`);
     // A fresh plain object each call: callers may change it (the forwarder sets the category in place).
     return { kind: entry.kind, event: reader.toPlain(decoded.value) } as TypedEvent;
+  }
+
+  /** The one-pass reader of `plain-reader.ts`, failing with the same errors as the avsc path. */
+  private readCompiled(message: Buffer, kind: EventKind, read: CompiledRecordReader): Record<string, unknown> {
+    const cursor = new AvroCursor(message, HEADER_LENGTH);
+    let event: Record<string, unknown>;
+    try {
+      event = read(cursor);
+    } catch (err) {
+      if (!(err instanceof AvroBodyError)) throw err;
+      throw new InsightLogsError('DECODE_FAILED', `${kind} body is not valid Avro for its schema (${err.message})`, { cause: err });
+    }
+    if (cursor.pos !== message.length) throw new InsightLogsError('DECODE_FAILED', `${kind} body is not valid Avro for its schema (trailing data)`);
+    return event;
   }
 }
 

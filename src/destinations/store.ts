@@ -5,7 +5,8 @@
  * destination needs no restart anywhere.
  */
 import { randomBytes } from 'node:crypto';
-import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import { type Admin, type Kafka, type Producer } from 'kafkajs';
+import { cachedKeyPartitioner } from '../kafka/partitioner.js';
 import { destinationToJson, parseDestination, type DestinationConfig } from '../config/destinations.js';
 import { InsightLogsError } from '../errors.js';
 import { DESTINATIONS_TOPIC } from '../events/routing.js';
@@ -183,7 +184,7 @@ export class DestinationStore {
   private async write(messages: { key: string; value: string | null }[]): Promise<void> {
     await this.ensure();
     if (!this.producer) {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: cachedKeyPartitioner });
       await producer.connect();
       this.producer = producer;
     }

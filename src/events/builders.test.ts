@@ -38,7 +38,8 @@ describe('status mapping', () => {
 describe('builders', () => {
   test('unset optional fields are absent, not undefined', () => {
     const e = buildApiEvent({ resourceId: RID, operationName: 'Op', method: 'DELETE', status: 204 });
-    assert.deepEqual(Object.keys(e).sort(), ['category', 'level', 'operationName', 'properties', 'resourceId', 'resultSignature', 'resultType', 'time']);
+    // correlationId is always set (a new UUID when the caller brings none); the rest only when given.
+    assert.deepEqual(Object.keys(e).sort(), ['category', 'correlationId', 'level', 'operationName', 'properties', 'resourceId', 'resultSignature', 'resultType', 'time']);
     assert.deepEqual(Object.keys(e.properties).sort(), ['eventType', 'method', 'operationStatus']);
     assert.equal(e.category, 'Audit');
   });
@@ -60,3 +61,11 @@ describe('builders', () => {
       (e: unknown) => e instanceof InsightLogsError && e.code === 'EVENT_INVALID' && e.message.includes('properties.tasksCount'));
   });
 });
+
+test('workflow events take Informational, Warning or Error, not Critical (API events still may)', () => {
+  const base = { resourceId: RID, operationType: 'Map' as const, phase: 'Task' as const, stage: 'Completed' as const, workflowJobId: 'j', resultType: 'Failure' as const };
+  assert.equal(buildWorkflowEvent({ ...base, level: 'Warning' }).level, 'Warning');
+  assert.throws(() => buildWorkflowEvent({ ...base, level: 'Critical' }), /level must be one of Informational, Warning, Error/);
+  assert.equal(buildApiEvent({ resourceId: RID, operationName: 'Op', method: 'GET', status: 500, level: 'Critical' }).level, 'Critical');
+});
+

@@ -7,12 +7,12 @@
 
 export const API_FIELDS = [
   'time', 'resourceId', 'operationName', 'category', 'resultType', 'resultSignature', 'durationMs',
-  'callerIpAddress', 'identity', 'properties', 'level', 'uri',
+  'callerIpAddress', 'identity', 'properties', 'level', 'uri', 'correlationId',
 ] as const;
 
 export const WORKFLOW_FIELDS = [
   'time', 'resourceId', 'operationName', 'category', 'resultType', 'resultSignature', 'durationMs',
-  'properties', 'level',
+  'properties', 'level', 'correlationId',
 ] as const;
 
 export const API_PROPERTIES = [
@@ -30,7 +30,7 @@ export const WORKFLOW_PROPERTIES = [
 export const AUTHORIZATION_FIELDS = ['UserRole', 'RequiredRoles'] as const;
 
 /** `properties.additionalInfo.*` (task events). */
-export const ADDITIONAL_INFO_FIELDS = ['Kind', 'AffectedEntities', 'MessageCode', 'entityCount'] as const;
+export const ADDITIONAL_INFO_FIELDS = ['Kind', 'AffectedTables', 'MessageCode', 'tableCount'] as const;
 
 export type ApiField = (typeof API_FIELDS)[number];
 export type WorkflowField = (typeof WORKFLOW_FIELDS)[number];

@@ -58,14 +58,33 @@ export interface ApiEvent {
   properties: ApiProperties;
   level: Level;
   uri?: string;
+  /**
+   * The event's own id (W3C trace id, a request id, or a random UUID): readers of an
+   * at-least-once destination drop redeliveries with it. Optional on input (older records
+   * have none); the builders always set it.
+   */
+  correlationId?: string;
 }
 
+/**
+ * `properties.additionalInfo` of task events, with the names the Customer Insights
+ * documentation uses today (`AffectedTables`, `tableCount`; it used to say `AffectedEntities`,
+ * `entityCount`). Both spellings are accepted on input (`AdditionalInfoInput`); only these are written.
+ */
 export interface AdditionalInfo {
   Kind?: string;
-  AffectedEntities?: string[];
+  AffectedTables?: string[];
   MessageCode?: string;
+  tableCount?: number;
+}
+
+/** The older names, still accepted from callers and read from older Avro records (schema aliases). */
+export interface LegacyAdditionalInfo {
+  AffectedEntities?: string[];
   entityCount?: number;
 }
+
+export type AdditionalInfoInput = AdditionalInfo & LegacyAdditionalInfo;
 
 export interface WorkflowProperties {
   eventType: 'WorkflowEvent';
@@ -96,6 +115,8 @@ export interface WorkflowEvent {
   durationMs?: number;
   properties: WorkflowProperties;
   level: Level;
+  /** See ApiEvent.correlationId. */
+  correlationId?: string;
 }
 
 export type InsightEvent = ApiEvent | WorkflowEvent;

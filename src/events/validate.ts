@@ -18,6 +18,9 @@ import {
 export interface Problem { path: string; message: string }
 
 export const MAX_RESOURCE_ID_LENGTH = 512;
+export const MAX_CORRELATION_ID_LENGTH = 128;
+/** Printable ASCII without spaces: it is copied from request headers, so nothing that could break a log line or a path. */
+const CORRELATION_ID = new RegExp(`^[\\x21-\\x7e]{1,${MAX_CORRELATION_ID_LENGTH}}$`);
 /**
  * `/SUBSCRIPTIONS/<sub>/RESOURCEGROUPS/<rg>/PROVIDERS/MICROSOFT.D365CUSTOMERINSIGHTS/INSTANCES/<instance>`,
  * case-insensitive. Segments allow only the characters Azure allows in those names, which keeps
@@ -66,6 +69,9 @@ function checkCommon(c: Checker, event: InsightEvent): void {
   c.oneOf('level', event.level, LEVELS, true);
   c.optionalString('resultSignature', event.resultSignature);
   c.nonNegativeInteger('durationMs', event.durationMs);
+  if (event.correlationId !== undefined && (typeof event.correlationId !== 'string' || !CORRELATION_ID.test(event.correlationId))) {
+    c.add('correlationId', `must be 1-${MAX_CORRELATION_ID_LENGTH} printable ASCII characters without spaces (a UUID, a W3C trace id, a request id)`);
+  }
 }
 
 function checkApi(c: Checker, event: ApiEvent): void {

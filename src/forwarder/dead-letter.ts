@@ -3,7 +3,8 @@
  * key and the reason in headers. Writes are acknowledged by all in-sync replicas (idempotent
  * producer) before the caller commits the source offset, so nothing is lost in between.
  */
-import { Partitioners, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
+import { type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
+import { cachedKeyPartitioner } from '../kafka/partitioner.js';
 import type { ErrorCode } from '../errors.js';
 import { DEADLETTER_TOPIC } from '../events/routing.js';
 import { scrubSecrets } from '../logging.js';
@@ -67,7 +68,7 @@ export class DeadLetterWriter {
   private connected = false;
 
   constructor(kafka: Kafka, readonly topic: string = DEADLETTER_TOPIC) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: cachedKeyPartitioner });
   }
 
   async connect(): Promise<void> {

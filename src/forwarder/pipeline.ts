@@ -313,6 +313,7 @@ export class DestinationPipeline {
         for (const r of chunk) rejected.push(this.deadLetterOfRecord(r, payload, outcome.code, describeError(outcome.error)));
       } else {
         for (const r of outcome.rejected ?? []) rejected.push(this.deadLetterOfRecord(r.record, payload, r.code, r.reason));
+        if (outcome.truncatedValues) this.options.metrics.truncatedValues.inc({ destination: this.name }, outcome.truncatedValues);
       }
       if (rejected.length) await this.deadLetterNow(rejected, payload);
       const deliveredCount = chunk.length - rejected.length;

@@ -12,6 +12,7 @@ export class ForwarderMetrics {
   readonly batches: Counter<'destination'>;
   readonly retries: Counter<'destination'>;
   readonly deadLettered: Counter<'destination' | 'code'>;
+  readonly truncatedValues: Counter<'destination'>;
   readonly consumerLag: Gauge<'destination' | 'topic' | 'partition'>;
   readonly lastSuccess: Gauge<'destination'>;
 
@@ -23,6 +24,7 @@ export class ForwarderMetrics {
     this.batches = new Counter({ name: 'insight_logs_batches_total', help: 'Chunks delivered to the destination', labelNames: ['destination'], registers });
     this.retries = new Counter({ name: 'insight_logs_retries_total', help: 'Sends answered retryable (or that threw) and tried again', labelNames: ['destination'], registers });
     this.deadLettered = new Counter({ name: 'insight_logs_deadlettered_total', help: 'Records written to the dead-letter topic, by error code', labelNames: ['destination', 'code'], registers });
+    this.truncatedValues = new Counter({ name: 'insight_logs_truncated_values_total', help: 'Field values cut to the destination\'s limit with a visible marker (Log Analytics: 64 KB per value)', labelNames: ['destination'], registers });
     this.consumerLag = new Gauge({ name: 'insight_logs_consumer_lag', help: 'Records the destination still has to read: end offset minus committed offset (minus log start offset where the group never committed)', labelNames: ['destination', 'topic', 'partition'], registers,
       // With `forward --workers N` every worker refreshes the lag of all partitions and the one
       // that owns a partition updates it after each commit: the lowest is the freshest.
@@ -33,7 +35,7 @@ export class ForwarderMetrics {
 
   /** Drops the series of a removed destination so dashboards don't show it frozen. */
   forget(destination: string): void {
-    for (const metric of [this.recordsIn, this.recordsOut, this.bytesOut, this.batches, this.retries, this.deadLettered, this.consumerLag, this.lastSuccess]) {
+    for (const metric of [this.recordsIn, this.recordsOut, this.bytesOut, this.batches, this.retries, this.deadLettered, this.truncatedValues, this.consumerLag, this.lastSuccess]) {
       (metric as Counter<string>).remove({ destination });
     }
   }

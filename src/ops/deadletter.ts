@@ -9,7 +9,8 @@
  * filtered replay leaves gaps). A second replay therefore never re-publishes a record; a
  * replay interrupted between publishing and committing may publish some again (at least once).
  */
-import { Partitioners, type IHeaders, type Kafka, type KafkaMessage, type Message } from 'kafkajs';
+import { type IHeaders, type Kafka, type KafkaMessage, type Message } from 'kafkajs';
+import { cachedKeyPartitioner } from '../kafka/partitioner.js';
 import type { SchemaRegistry } from '../codec/schema-registry.js';
 import { ERROR_CODES, InsightLogsError } from '../errors.js';
 import { DEADLETTER_HEADERS, REPLAY_HEADERS } from '../forwarder/dead-letter.js';
@@ -271,7 +272,7 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
     throw new InsightLogsError('CONFIG_INVALID', `too many scattered replays on ${options.topic} partition ${tooLong.partition} to track; replay the rest without --destination/--reason-code first`);
   }
 
-  const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: cachedKeyPartitioner });
   await producer.connect();
   try {
     const byTopic = new Map<string, Message[]>();

@@ -27,12 +27,13 @@
  * timeout and a producer that ever gave up is retired: later batches go through a fresh
  * kafkajs producer (a new producer id, fresh sequence numbers).
  */
-import { CompressionTypes, Partitioners, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import { defaultSchemaRegistry, type SchemaRegistry } from '../codec/schema-registry.js';
 import { InsightLogsError, describeError } from '../errors.js';
 import { buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from '../events/builders.js';
 import type { InsightEvent } from '../events/types.js';
 import { createKafka, kafkaSettingsFromEnv, type KafkaSettings } from '../kafka/client.js';
+import { cachedKeyPartitioner } from '../kafka/partitioner.js';
 import { scrubSecrets, silentLogger, type Logger } from '../logging.js';
 import { toKafkaMessage } from './kafka-message.js';
 import { resolveLimits, type EventProducerOptions, type ResolvedLimits } from './options.js';
@@ -237,7 +238,7 @@ export class EventProducer {
     const producer = this.kafka.producer({
       idempotent: true, // implies acks=all
       maxInFlightRequests: MAX_BATCHES_IN_FLIGHT, // ≤ 5, as idempotence requires
-      createPartitioner: Partitioners.DefaultPartitioner, // Java-compatible murmur2 on the key
+      createPartitioner: cachedKeyPartitioner, // Java-compatible murmur2 on the key
       retry: sendRetry(this.limits.deliveryTimeoutMs),
     });
     const connection: Connection = { producer, connected: false, retired: false, inFlight: new Set(), ready: producer.connect() };

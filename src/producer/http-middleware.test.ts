@@ -4,7 +4,7 @@ import { createServer, request, type IncomingMessage, type Server } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { InsightLogsError } from '../errors.js';
 import type { ApiEvent, InsightEvent } from '../events/types.js';
-import { apiEventMiddleware, type ApiEventMiddlewareOptions } from './http-middleware.js';
+import { apiEventMiddleware, correlationIdFromHeaders, type ApiEventMiddlewareOptions } from './http-middleware.js';
 import { hmacHex } from './pseudonymize.js';
 
 const RESOURCE_ID = '/SUBSCRIPTIONS/0F1E2D3C-1111-2222-3333-444455556666/RESOURCEGROUPS/RG-1/PROVIDERS/MICROSOFT.D365CUSTOMERINSIGHTS/INSTANCES/INST-1';
@@ -77,6 +77,28 @@ describe('apiEventMiddleware with a real node:http server', () => {
     assert.equal(e.resourceId, RESOURCE_ID);
     assert.deepEqual(e.identity?.Claims, { upn: 'alice@example.test' });
     assert.ok(typeof e.durationMs === 'number' && e.durationMs >= 0);
+  });
+
+  test('correlationId: traceparent trace id, then x-ms-correlation-request-id, then x-request-id, else a fresh UUID each', async () => {
+    const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const cases: [Record<string, string>, string | RegExp][] = [
+      [{ traceparent: `00-${trace}-00f067aa0ba902b7-01`, 'x-ms-correlation-request-id': 'ms-1', 'x-request-id': 'r-1' }, trace],
+      [{ traceparent: 'garbage', 'x-ms-correlation-request-id': 'ms-1', 'x-request-id': 'r-1' }, 'ms-1'],
+      [{ 'x-request-id': 'r-1' }, 'r-1'],
+      [{}, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/],
+    ];
+    for (const [headers, expected] of cases) {
+      const next = s.producer.next();
+      await call(s.port, 'GET', '/api/x?status=200', headers);
+      const e = await next;
+      if (typeof expected === 'string') assert.equal(e.correlationId, expected, JSON.stringify(headers));
+      else assert.match(e.correlationId ?? '', expected);
+    }
+    const a = s.producer.next();
+    await call(s.port, 'GET', '/api/x?status=200');
+    const b = s.producer.next();
+    await call(s.port, 'GET', '/api/x?status=200');
+    assert.notEqual((await a).correlationId, (await b).correlationId, 'two requests without headers get two ids');
   });
 
   test('POST 201: audit, success', async () => {
@@ -162,4 +184,14 @@ describe('apiEventMiddleware personal data options', () => {
       s.server.close();
     }
   });
+});
+
+test('correlationIdFromHeaders skips implausible values: all-zero or version-ff trace ids, spaces, over 128 characters', () => {
+  const uuid = /^[0-9a-f-]{36}$/;
+  assert.match(correlationIdFromHeaders({ traceparent: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` }), uuid);
+  assert.match(correlationIdFromHeaders({ traceparent: `ff-${'a'.repeat(32)}-00f067aa0ba902b7-01` }), uuid);
+  assert.equal(correlationIdFromHeaders({ traceparent: `00-${'A'.repeat(32)}-00F067AA0BA902B7-01` }), 'a'.repeat(32), 'upper-case hex is read as lower case');
+  assert.match(correlationIdFromHeaders({ 'x-request-id': 'has space' }), uuid);
+  assert.match(correlationIdFromHeaders({ 'x-request-id': 'x'.repeat(129) }), uuid);
+  assert.equal(correlationIdFromHeaders({ 'x-request-id': ['first', 'second'] as unknown as string }), 'first');
 });

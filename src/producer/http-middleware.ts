@@ -5,9 +5,10 @@
  * to `producer.emit`, so the request never waits for Kafka; an event that cannot be built
  * (e.g. a bad resourceId) goes to `onError` and never breaks the request.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { InsightLogsError, describeError } from '../errors.js';
-import { buildApiEvent } from '../events/builders.js';
+import { buildApiEvent, newCorrelationId } from '../events/builders.js';
+import { MAX_CORRELATION_ID_LENGTH } from '../events/validate.js';
 import type { Identity, InsightEvent } from '../events/types.js';
 import { scrubSecrets } from '../logging.js';
 import { applyPolicy, assertPolicy, type PersonalDataPolicy } from './pseudonymize.js';
@@ -94,6 +95,27 @@ function protectClaims(identity: Identity | undefined, policy: PersonalDataPolic
   return { ...identity, Claims: claims };
 }
 
+/** W3C Trace Context `traceparent`: version-traceid-parentid-flags; an all-zero trace id is invalid. */
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-.*)?$/;
+const HEADER_ID = new RegExp(`^[\\x21-\\x7e]{1,${MAX_CORRELATION_ID_LENGTH}}$`);
+
+/**
+ * The correlation id of a request: the trace id of a valid W3C `traceparent`, else
+ * `x-ms-correlation-request-id` (Azure Resource Manager's), else `x-request-id`, else a new
+ * random UUID. A header value that is not a plausible id (spaces, control characters, over
+ * 128 characters, version ff or an all-zero trace id) is skipped, never copied into an event.
+ */
+export function correlationIdFromHeaders(headers: IncomingHttpHeaders): string {
+  const traceparent = firstHeader(headers.traceparent)?.trim().toLowerCase();
+  const trace = traceparent ? TRACEPARENT.exec(traceparent) : null;
+  if (trace && trace[1] !== 'ff' && !/^0+$/.test(trace[2]!) && !/^0+$/.test(trace[3]!)) return trace[2]!;
+  for (const name of ['x-ms-correlation-request-id', 'x-request-id']) {
+    const value = firstHeader(headers[name])?.trim();
+    if (value && HEADER_ID.test(value)) return value;
+  }
+  return newCorrelationId();
+}
+
 export function apiEventMiddleware(options: ApiEventMiddlewareOptions): (req: IncomingMessage, res: ServerResponse, next?: Next) => void {
   const ipPolicy = options.ipAddress ?? 'keep';
   const claimsPolicy = options.claims ?? 'keep';
@@ -110,6 +132,8 @@ export function apiEventMiddleware(options: ApiEventMiddlewareOptions): (req: In
 
   return function insightLogsApiEvent(req, res, next) {
     const started = process.hrtime.bigint();
+    // Read when the request arrives: a handler may rewrite headers before the response ends.
+    const correlationId = correlationIdFromHeaders(req.headers);
     let done = false;
     const finish = (): void => {
       if (done) return;
@@ -131,6 +155,7 @@ export function apiEventMiddleware(options: ApiEventMiddlewareOptions): (req: In
           origin: firstHeader(req.headers.origin),
           identity,
           ...options.properties?.(req),
+          correlationId,
         });
         options.producer.emit(event);
       } catch (err) {

@@ -54,7 +54,11 @@ describe('WorkflowTracker', () => {
 
     assert.equal(c1.resultType, 'Successful');
     assert.equal(c1.properties.identifier, 'seg-1');
-    assert.equal(c1.properties.additionalInfo?.entityCount, 12);
+    // Input with the older names is written with today's (AffectedTables, tableCount).
+    assert.deepEqual(c1.properties.additionalInfo, { Kind: 'Segment', AffectedTables: ['Customer'], MessageCode: 'OK', tableCount: 12 });
+    const ids = p.events.map((e) => e.correlationId);
+    assert.ok(ids.every((id) => typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id)), 'every event has a correlation id');
+    assert.equal(new Set(ids).size, ids.length, 'each event its own');
     assert.equal(c2.resultType, 'Failure');
     assert.equal(c2.level, 'Error');
     assert.equal(c2.properties.error, 'bad AccountKey=[REDACTED] in settings');

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { describeError } from '../errors.js';
 import { buildWorkflowEvent, nowIso, type WorkflowEventInput } from '../events/builders.js';
 import type { OperationType } from '../events/operation-types.js';
-import type { AdditionalInfo, InsightEvent, WorkflowSubmissionKind, WorkflowType } from '../events/types.js';
+import type { AdditionalInfoInput, InsightEvent, WorkflowSubmissionKind, WorkflowType } from '../events/types.js';
 import { scrubSecrets } from '../logging.js';
 
 /** What the tracker needs from a producer; EventProducer satisfies it. */
@@ -62,11 +62,11 @@ export class WorkflowTask {
   constructor(private readonly producer: EventPublisher, private readonly common: Common,
     readonly identifier: string, readonly friendlyName: string, private readonly clock: Stopwatch) {}
 
-  complete(options: { additionalInfo?: AdditionalInfo } = {}): Promise<void> {
+  complete(options: { additionalInfo?: AdditionalInfoInput } = {}): Promise<void> {
     return this.end('Successful', options.additionalInfo);
   }
 
-  fail(error: unknown, options: { additionalInfo?: AdditionalInfo } = {}): Promise<void> {
+  fail(error: unknown, options: { additionalInfo?: AdditionalInfoInput } = {}): Promise<void> {
     return this.end('Failure', options.additionalInfo, errorText(error));
   }
 
@@ -74,7 +74,7 @@ export class WorkflowTask {
     return this.end('Skipped');
   }
 
-  private async end(resultType: 'Successful' | 'Failure' | 'Skipped', additionalInfo?: AdditionalInfo, error?: string): Promise<void> {
+  private async end(resultType: 'Successful' | 'Failure' | 'Skipped', additionalInfo?: AdditionalInfoInput, error?: string): Promise<void> {
     if (this.finished) throw new Error(`task ${this.identifier} of workflow ${this.common.workflowJobId} already ended`);
     this.finished = true;
     await this.producer.publish(buildWorkflowEvent({

@@ -66,6 +66,14 @@ describe('TrafficGenerator', () => {
     assert.ok([...seen].every((r) => /INSTANCES\/FABRIKAM-\d$/.test(r)));
   });
 
+  test('every simulated event has its own correlationId (the same seed gives the same ids)', () => {
+    const events = generate(3000, { seed: 11 });
+    const ids = events.map((e) => e.correlationId);
+    assert.ok(ids.every((id) => typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id)));
+    assert.equal(new Set(ids).size, ids.length);
+    assert.deepEqual(generate(50, { seed: 11 }).map((e) => e.correlationId), ids.slice(0, 50));
+  });
+
   test('same seed and clock, same events; another seed, other events', () => {
     assert.deepEqual(generate(300, { seed: 9 }), generate(300, { seed: 9 }));
     assert.notDeepEqual(generate(300, { seed: 9 }), generate(300, { seed: 10 }));

@@ -192,6 +192,8 @@ export class TrafficGenerator {
       tenantName: instance.tenantName,
       callerObjectId: user.objectId,
       instanceId: instance.instanceId,
+      // From the seeded generator (not crypto): the same seed gives the same traffic, ids included.
+      correlationId: r.uuid(),
     });
   }
 
@@ -224,7 +226,8 @@ export class TrafficGenerator {
     const r = this.random;
     const startNew = this.runs.length === 0 || (this.runs.length < this.maxRuns && r.chance(0.3));
     const run = startNew ? this.startRun() : r.pick(this.runs);
-    const common = { resourceId: run.instance.resourceId, operationType: run.type, workflowJobId: run.jobId, instanceId: run.instance.instanceId };
+    // Every event its own correlation id, from the seeded generator like the rest.
+    const common = { resourceId: run.instance.resourceId, operationType: run.type, workflowJobId: run.jobId, instanceId: run.instance.instanceId, correlationId: r.uuid() };
 
     if (!run.started) {
       run.started = true;
@@ -266,7 +269,7 @@ export class TrafficGenerator {
         startTimestamp: task.startedAt!, endTimestamp: time,
         ...(failed ? {
           error: `${task.friendlyName}: ${r.pick(['source unavailable', 'timeout reading data', 'schema mismatch in column CustomerId', 'quota exceeded'])}`,
-          additionalInfo: { Kind: run.type, AffectedEntities: [task.friendlyName], MessageCode: r.pick(['DataSourceUnavailable', 'Timeout', 'SchemaMismatch', 'QuotaExceeded']), entityCount: 1 },
+          additionalInfo: { Kind: run.type, AffectedTables: [task.friendlyName], MessageCode: r.pick(['DataSourceUnavailable', 'Timeout', 'SchemaMismatch', 'QuotaExceeded']), tableCount: 1 },
         } : {}),
       });
     }

@@ -31,7 +31,12 @@ export interface RejectedRecord {
 
 export type SendOutcome =
   /** Every record of the batch is durably stored, except `rejected` ones (dead-lettered by the forwarder). */
-  | { status: 'delivered'; rejected?: RejectedRecord[] }
+  | {
+    status: 'delivered';
+    rejected?: RejectedRecord[];
+    /** Field values the sink cut to the destination's limit (with a marker) instead of losing the record: Log Analytics' 64 KB. */
+    truncatedValues?: number;
+  }
   /** Transient trouble: nothing may be committed; the forwarder resends the same batch later. */
   | { status: 'retryable'; error: Error; retryAfterMs?: number }
   /** The batch can never be delivered (not a transient fault): every record is dead-lettered with `error`. */

@@ -94,3 +94,13 @@ describe('lineHints (search skips lines without them before parsing)', () => {
     }
   });
 });
+
+test('correlationId is a filter field (tail --filter correlationId=…), and additionalInfo uses the current names', () => {
+  const rid = '/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.D365CUSTOMERINSIGHTS/INSTANCES/I';
+  const event = buildApiEvent({ resourceId: rid, operationName: 'Op', method: 'GET', status: 200, correlationId: 'req-123' });
+  assert.ok(parseFilter('correlationId=req-1*').matches(event));
+  assert.ok(!parseFilter('correlationId=other').matches(event));
+  const task = buildWorkflowEvent({ resourceId: rid, operationType: 'Map', phase: 'Task', stage: 'Completed', workflowJobId: 'j', resultType: 'Successful', additionalInfo: { AffectedEntities: ['Customer'] } });
+  assert.ok(parseFilter('properties.additionalInfo.AffectedTables=Customer').matches(task));
+  assert.throws(() => parseFilter('properties.additionalInfo.AffectedEntities=Customer'), InsightLogsError);
+});

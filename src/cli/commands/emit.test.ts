@@ -40,6 +40,17 @@ test('emit workflow: phase/stage case-insensitive, result defaults by stage', ()
   assert.throws(() => workflowInputFromFlags({ ...base, phase: 'task', stage: 'started', result: 'Done' }), /--result/);
 });
 
+test('emit: --correlation-id sets correlationId; without it every event gets a fresh one', () => {
+  assert.equal(buildApiEvent(apiInputFromFlags({ ...apiDefaults, correlationId: 'req-42' })).correlationId, 'req-42');
+  const a = buildApiEvent(apiInputFromFlags(apiDefaults)).correlationId;
+  const b = buildApiEvent(apiInputFromFlags(apiDefaults)).correlationId;
+  assert.match(a ?? '', /^[0-9a-f-]{36}$/);
+  assert.notEqual(a, b);
+  const base = { resourceId: DEMO_RESOURCE_ID, operationType: 'segmentation', phase: 'workflow', stage: 'started', json: false };
+  assert.equal(buildWorkflowEvent(workflowInputFromFlags({ ...base, correlationId: 'wf-1' })).correlationId, 'wf-1');
+  assert.throws(() => buildApiEvent(apiInputFromFlags({ ...apiDefaults, correlationId: 'has space' })), /correlationId/);
+});
+
 test('tail --since: a duration ago or an ISO time', () => {
   assert.equal(parseSince('15m', 1_000_000_000), 1_000_000_000 - 900_000);
   assert.equal(parseSince('2026-01-31T12:00:00Z'), Date.UTC(2026, 0, 31, 12));

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { InsightLogsError } from '../../errors.js';
 import type { FieldPath } from '../../events/fields.js';
-import { buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from '../../events/builders.js';
+import { WORKFLOW_LEVELS, buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from '../../events/builders.js';
 import { OPERATION_TYPES, isOperationType } from '../../events/operation-types.js';
 import { topicNamesFromEnv } from '../../config/topic-names.js';
 import {
@@ -33,7 +33,7 @@ const FLAG_OF: Partial<Record<FieldPath, string>> = {
   'properties.submittedBy': '--submitted-by', 'properties.workflowType': '--workflow-type',
   'properties.workflowSubmissionKind': '--submission-kind', 'properties.workflowStatus': '--workflow-status',
   'properties.identifier': '--identifier', 'properties.friendlyName': '--friendly-name', 'properties.error': '--error',
-  'properties.workflowJobId': '--job-id',
+  'properties.workflowJobId': '--job-id', correlationId: '--correlation-id',
 };
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], caseInsensitive = false): T | undefined {
@@ -94,7 +94,7 @@ async function publishOne(event: InsightEvent, json: boolean): Promise<void> {
 interface ApiFlags {
   resourceId: string; operation?: string; method: string; status: string; path?: string; uri?: string; durationMs?: string;
   callerIp?: string; userAgent?: string; origin?: string; tenantId?: string; tenantName?: string; callerObjectId?: string;
-  instanceId?: string; userRole?: string; requiredRoles?: string; claim: string[]; level?: string; time?: string; json: boolean;
+  instanceId?: string; userRole?: string; requiredRoles?: string; claim: string[]; level?: string; time?: string; correlationId?: string; json: boolean;
 }
 
 export function apiInputFromFlags(flags: ApiFlags): ApiEventInput {
@@ -122,7 +122,7 @@ export function apiInputFromFlags(flags: ApiFlags): ApiEventInput {
     path: flags.path, uri: flags.uri, durationMs: nonNegative('--duration-ms', flags.durationMs), callerIpAddress: flags.callerIp,
     userAgent: flags.userAgent, origin: flags.origin, tenantId: flags.tenantId, tenantName: flags.tenantName,
     callerObjectId: flags.callerObjectId, instanceId: flags.instanceId, identity, time: flags.time,
-    level: oneOf<Level>('--level', flags.level, LEVELS),
+    level: oneOf<Level>('--level', flags.level, LEVELS), correlationId: flags.correlationId,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) (input as unknown as Record<string, unknown>)[k] = v;
   return input;
@@ -131,7 +131,7 @@ export function apiInputFromFlags(flags: ApiFlags): ApiEventInput {
 interface WorkflowFlags {
   resourceId: string; operationType: string; phase: string; stage: string; jobId?: string; result?: string; durationMs?: string;
   level?: string; time?: string; instanceId?: string; tasksCount?: string; submittedBy?: string; workflowType?: string;
-  submissionKind?: string; workflowStatus?: string; identifier?: string; friendlyName?: string; error?: string; json: boolean;
+  submissionKind?: string; workflowStatus?: string; identifier?: string; friendlyName?: string; error?: string; correlationId?: string; json: boolean;
 }
 
 export function workflowInputFromFlags(flags: WorkflowFlags): WorkflowEventInput {
@@ -146,12 +146,12 @@ export function workflowInputFromFlags(flags: WorkflowFlags): WorkflowEventInput
     resourceId: flags.resourceId, operationType, phase, stage, resultType, workflowJobId: flags.jobId ?? randomUUID(),
   };
   const optional: Partial<WorkflowEventInput> = {
-    durationMs: nonNegative('--duration-ms', flags.durationMs), level: oneOf<Level>('--level', flags.level, LEVELS), time: flags.time,
+    durationMs: nonNegative('--duration-ms', flags.durationMs), level: oneOf<Level>('--level', flags.level, WORKFLOW_LEVELS), time: flags.time,
     instanceId: flags.instanceId, tasksCount: nonNegative('--tasks-count', flags.tasksCount), submittedBy: flags.submittedBy,
     workflowType: oneOf('--workflow-type', flags.workflowType, WORKFLOW_TYPES),
     workflowSubmissionKind: oneOf('--submission-kind', flags.submissionKind, WORKFLOW_SUBMISSION_KINDS),
     workflowStatus: oneOf('--workflow-status', flags.workflowStatus, WORKFLOW_STATUSES),
-    identifier: flags.identifier, friendlyName: flags.friendlyName, error: flags.error,
+    identifier: flags.identifier, friendlyName: flags.friendlyName, error: flags.error, correlationId: flags.correlationId,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) (input as unknown as Record<string, unknown>)[k] = v;
   return input;
@@ -188,6 +188,7 @@ Examples:
     .option('--claim <name=value>', 'identity claim (repeatable)', collect, [])
     .option('--level <level>', `override the level derived from the status (${LEVELS.join(', ')})`)
     .option('--time <iso>', 'event time (default now), UTC ISO 8601')
+    .option('--correlation-id <id>', 'the event\'s correlationId (default a new UUID)')
     .option('--json', 'print the published record as JSON', false)
     .addHelpText('after', `
 Default resourceId: ${DEMO_RESOURCE_ID}
@@ -212,7 +213,7 @@ Examples:
     .option('--job-id <id>', 'workflowJobId shared by a run\'s events (default a new UUID)')
     .option('--result <result>', `${WORKFLOW_RESULT_TYPES.join(', ')} (default Running when started, Successful when completed)`)
     .option('--duration-ms <n>', 'duration in milliseconds')
-    .option('--level <level>', `override the level (default Error for Failure, else Informational)`)
+    .option('--level <level>', `override the level: ${WORKFLOW_LEVELS.join(', ')} (default Error for Failure, else Informational)`)
     .option('--time <iso>', 'event time (default now), UTC ISO 8601')
     .option('--instance-id <id>', 'properties.instanceId')
     .option('--tasks-count <n>', 'workflow events: number of tasks')
@@ -223,6 +224,7 @@ Examples:
     .option('--identifier <id>', 'task events: task identifier')
     .option('--friendly-name <name>', 'task events: task display name')
     .option('--error <text>', 'task events: error message')
+    .option('--correlation-id <id>', 'the event\'s correlationId (default a new UUID)')
     .option('--json', 'print the published record as JSON', false)
     .addHelpText('after', `
 Default resourceId: ${DEMO_RESOURCE_ID}

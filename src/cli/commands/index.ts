@@ -10,6 +10,7 @@ import * as topics from './topics.js';
 import * as status from './status.js';
 import * as deadletter from './deadletter.js';
 import * as demo from './demo.js';
+import * as azure from './azure.js';
 
 export const commandModules: { register(program: Command): void }[] = [
   topics,
@@ -22,4 +23,5 @@ export const commandModules: { register(program: Command): void }[] = [
   status,
   deadletter,
   demo,
+  azure,
 ];

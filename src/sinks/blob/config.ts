@@ -29,8 +29,10 @@ export interface BlobSinkSettings {
 const KEYS = ['connectionStringEnv', 'accountUrl', 'containers', 'maxBlockBytes', 'maxBlocksPerBlob'];
 /** Azure's container rule: 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit. */
 const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$/;
+/** The containers a destination writes unless `containers` says otherwise (also the provisioning template's, src/azure/templates.ts). */
+export const DEFAULT_CONTAINERS: Readonly<Record<CategoryName, string>> = Object.freeze({ audit: defaultContainerFor('audit'), operational: defaultContainerFor('operational') });
 const CONTAINERS: PerCategoryNamesRule = {
-  defaults: { audit: defaultContainerFor('audit'), operational: defaultContainerFor('operational') },
+  defaults: DEFAULT_CONTAINERS,
   noun: 'container',
   isValid: (name) => CONTAINER_NAME.test(name),
   rule: 'a container name is 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit',

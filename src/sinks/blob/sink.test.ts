@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../logging.js';
+import { Writable } from 'node:stream';
+import { createLogger, silentLogger } from '../../logging.js';
 import { buildApiEvent } from '../../events/builders.js';
 import { toSinkRecord } from '../../forwarder/sink-record.js';
 import type { SinkRecord } from '../sink.js';
@@ -120,6 +121,24 @@ describe('blob sink (fake service)', () => {
     assert.equal(service.lines(`${BASE}/PT1H.json`).length, 2);
     assert.equal(service.lines(`${BASE}/PT1H-1.json`).length, 2);
     assert.equal(service.lines(`${BASE}/PT1H-2.json`).length, 1);
+  });
+
+  test('starting a continuation blob logs a warning once per blob, naming it and what PT1H.json-only readers miss', async () => {
+    const lines: { level: string; msg: string; continuation?: string }[] = [];
+    const logger = createLogger({ level: 'info', destination: new Writable({ write(chunk, _e, done) { lines.push(JSON.parse(String(chunk))); done(); } }) });
+    const service = new FakeBlobService();
+    const sink = new BlobSink(parseBlobSettings({ connectionStringEnv: 'X', maxBlocksPerBlob: 2 }, 'd'), { ...context, logger }, service);
+    for (let i = 0; i < 7; i++) assert.equal((await sink.send([record(i)])).status, 'delivered');
+    const warnings = lines.filter((l) => l.level === 'warn' && l.continuation);
+    const blobBase = BASE.slice('insight-logs-operational/'.length);
+    assert.deepEqual(warnings.map((w) => w.continuation), [1, 2, 3].map((n) => `${blobBase}/PT1H-${n}.json`));
+    assert.match(warnings[0]!.msg, /only PT1H\.json/);
+    // A second sink (a restarted forwarder) meets the full blobs again: it warns once more per blob, not per append.
+    lines.length = 0;
+    const again = new BlobSink(parseBlobSettings({ connectionStringEnv: 'X', maxBlocksPerBlob: 2 }, 'd'), { ...context, logger }, service);
+    for (let i = 0; i < 3; i++) await again.send([record(10 + i)]);
+    const names = lines.filter((l) => l.level === 'warn' && l.continuation).map((l) => l.continuation);
+    assert.equal(new Set(names).size, names.length, 'no blob warned about twice');
   });
 
   test('a lost reply is recognised on retry: the block is not written twice', async () => {

@@ -45,6 +45,8 @@ export class BlobSink implements Sink {
    * cursor remembers, so two interleaved appends would race that bookkeeping.
    */
   private readonly appendsPerBlob = new KeyedQueue();
+  /** Continuation blobs already warned about (bounded like the cursors): one warning per blob, not per append. */
+  private readonly continuationsWarned = new Set<string>();
   private closed = false;
 
   constructor(
@@ -164,10 +166,23 @@ export class BlobSink implements Sink {
     return bytes.equals(body);
   }
 
+  /**
+   * `PT1H-1.json`, `PT1H-2.json` … are this project's extension: Azure documents only
+   * `PT1H.json`, and a reader that opens only that name misses every record in them. So a
+   * roll-over is a warning, once per continuation blob (docs/sinks/blob.md, "Continuation blobs").
+   */
   private rollOver(cursor: BlobCursor, container: string, name: string, why: string): void {
     cursor.part++;
     cursor.state = undefined;
-    this.logger.info({ container, blob: name, next: cursor.part, why }, 'append blob is full; continuing in the next numbered blob');
+    const next = continuationName(name, cursor.part);
+    const key = `${container}/${next}`;
+    if (this.continuationsWarned.has(key)) return;
+    if (this.continuationsWarned.size >= MAX_CURSORS) this.continuationsWarned.delete(this.continuationsWarned.values().next().value!);
+    this.continuationsWarned.add(key);
+    this.logger.warn(
+      { container, blob: name, continuation: next, why },
+      `append blob is full (${why}); writing on in continuation blob ${next}, an insight-logs extension: tools that read only PT1H.json will not see these records`,
+    );
   }
 
   async healthcheck(options: SendOptions = {}): Promise<HealthResult> {

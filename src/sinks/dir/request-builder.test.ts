@@ -8,7 +8,7 @@ import { buildFileAppends, filePathFor } from './request-builder.js';
 
 const RID = '/SUBSCRIPTIONS/S1/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.D365CUSTOMERINSIGHTS/INSTANCES/I1';
 const rec = (i: number, resourceId = RID, method = 'GET') => {
-  const e = buildApiEvent({ resourceId: RID, operationName: 'X.Y', method, status: 200, time: '2024-05-01T13:00:00Z', uri: `https://x.test/?testId=${i}` });
+  const e = buildApiEvent({ resourceId: RID, operationName: 'X.Y', method, status: 200, time: '2024-05-01T13:00:00Z', uri: `https://x.test/?testId=${i}`, correlationId: `c-${i}` });
   (e as { resourceId: string }).resourceId = resourceId;
   return toSinkRecord(e, { topic: 't', partition: 0, offset: String(i) });
 };

@@ -19,8 +19,10 @@ export interface EventHubsSinkSettings {
 const KEYS = ['connectionStringEnv', 'fullyQualifiedNamespace', 'hubs'];
 /** Event Hubs' own rule: letters, digits, `.`, `_`, `-`; start and end with a letter or digit; ≤ 256. */
 const HUB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,254}[A-Za-z0-9])?$/;
+/** The hubs a destination writes unless `hubs` says otherwise (also the provisioning template's, src/azure/templates.ts). */
+export const DEFAULT_HUBS: Readonly<Record<CategoryName, string>> = Object.freeze({ audit: topicFor('audit'), operational: topicFor('operational') });
 const HUBS: PerCategoryNamesRule = {
-  defaults: { audit: topicFor('audit'), operational: topicFor('operational') },
+  defaults: DEFAULT_HUBS,
   noun: 'hub',
   isValid: (name) => HUB_NAME.test(name),
   rule: 'an event hub name is 1-256 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',

@@ -6,6 +6,7 @@
  */
 import { CompressionTypes, type Admin, type Kafka, type Producer, type Transaction } from 'kafkajs';
 import { createKafka, type KafkaSettings } from '../../kafka/client.js';
+import { cachedKeyPartitioner } from '../../kafka/partitioner.js';
 import type { Logger } from '../../logging.js';
 import type { Compression } from './config.js';
 import type { TopicBatch } from './request-builder.js';
@@ -69,7 +70,7 @@ export class KafkaService {
 
   private idempotentProducer(): Promise<Producer> {
     if (!this.producer) {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: SHORT_RETRY });
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: SHORT_RETRY, createPartitioner: cachedKeyPartitioner });
       this.producer = this.connectOnce(producer, () => { this.producer = undefined; });
     }
     return this.producer;
@@ -95,6 +96,7 @@ export class KafkaService {
     }
     const producer = this.kafka.producer({
       transactionalId,
+      createPartitioner: cachedKeyPartitioner,
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: this.options.transactionTimeoutMs ?? 60_000,

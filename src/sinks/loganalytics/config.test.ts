@@ -10,7 +10,7 @@ test('defaults: DefaultAzureCredential, the two CI streams, secure endpoint with
   const s = parseLogAnalyticsSettings({ endpoint: `${ENDPOINT}/`, ruleId: RULE }, 'destinations[3]');
   assert.equal(s.endpoint, ENDPOINT);
   assert.deepEqual(s.auth, { kind: 'azureAd' });
-  assert.deepEqual(s.streams, { audit: 'Custom-CIEventsAudit', operational: 'Custom-CIEventsOperational' });
+  assert.deepEqual(s.streams, { audit: 'Custom-CIEventsAudit_CL', operational: 'Custom-CIEventsOperational_CL' });
   assert.equal(s.allowInsecure, false);
   assert.ok(Object.isFrozen(s));
 });
@@ -22,7 +22,7 @@ test('tokenEnv, streams, audience and allowInsecure ("true" from a CLI flag) are
   );
   assert.deepEqual(s.auth, { kind: 'token', tokenEnv: 'LA_TOKEN' });
   assert.equal(s.streams.audit, 'Custom-A');
-  assert.equal(s.streams.operational, 'Custom-CIEventsOperational');
+  assert.equal(s.streams.operational, 'Custom-CIEventsOperational_CL');
   assert.equal(s.audience, 'https://monitor.azure.us');
   assert.equal(s.allowInsecure, true);
 });
@@ -47,4 +47,17 @@ test('errors name their path and never echo secrets', () => {
   rejects({ endpoint: ENDPOINT, ruleId: RULE, streams: { security: 'Custom-X' } }, 'destinations[2].streams.security');
   rejects({ endpoint: ENDPOINT, ruleId: RULE, allowInsecure: 'yes' }, 'destinations[2].allowInsecure');
   rejects({ endpoint: ENDPOINT, ruleId: RULE, workspaceKey: 'k' }, 'destinations[2].workspaceKey');
+});
+
+test('Microsoft-CIEvents* streams are refused, saying the built-in tables cannot be written and what to use', () => {
+  for (const [category, name] of [['audit', 'Microsoft-CIEventsAudit'], ['operational', 'Microsoft-CIEventsOperational']] as const) {
+    assert.throws(() => parseLogAnalyticsSettings({ endpoint: ENDPOINT, ruleId: RULE, streams: { [category]: name } }, 'destinations[1]'), (err: unknown) => {
+      assert.ok(hasCode(err, 'CONFIG_INVALID'), String(err));
+      assert.ok(err.message.startsWith(`destinations[1].streams.${category}:`), err.message);
+      assert.match(err.message, /cannot write/);
+      assert.match(err.message, /_CL/);
+      assert.ok(err.message.includes(`Custom-CIEvents${category === 'audit' ? 'Audit' : 'Operational'}_CL`), err.message);
+      return true;
+    });
+  }
 });

@@ -6,6 +6,7 @@
 import { InsightLogsError } from '../../errors.js';
 import { assertKnownKeys, configError, envVarName, optionalBoolean, perCategoryNames, type PerCategoryNamesRule } from '../../config/settings.js';
 import type { CategoryName } from '../../events/routing.js';
+import { TABLE_FOR_CATEGORY, streamForTable } from './columns.js';
 
 export type LogAnalyticsAuth =
   /** Azure AD through DefaultAzureCredential (managed identity, workload identity, az login …). */
@@ -27,23 +28,46 @@ export interface LogAnalyticsSinkSettings {
   readonly allowInsecure: boolean;
 }
 
+/** `Custom-CIEventsAudit_CL` / `Custom-CIEventsOperational_CL`: the streams of the custom tables (columns.ts). */
 export const DEFAULT_STREAMS: Readonly<Record<CategoryName, string>> = Object.freeze({
-  audit: 'Custom-CIEventsAudit',
-  operational: 'Custom-CIEventsOperational',
+  audit: streamForTable(TABLE_FOR_CATEGORY.audit),
+  operational: streamForTable(TABLE_FOR_CATEGORY.operational),
 });
 
 const KEYS = ['endpoint', 'ruleId', 'streams', 'tokenEnv', 'audience', 'allowInsecure'];
 /** What the Azure portal shows as "Immutable Id" on a data collection rule. */
 const RULE_ID = /^dcr-[0-9a-f]{32}$/i;
-/** Stream names declared in a DCR: `Custom-<name>` for custom tables, `Microsoft-<Table>` for built-in ones. */
-const STREAM = /^(?:Custom|Microsoft)-[A-Za-z0-9_]{1,100}$/;
+/**
+ * Stream names a DCR declares for data sent through the Logs Ingestion API: `Custom-<name>`.
+ * (`Microsoft-<Table>` streams exist only for the few Azure tables the API supports; see
+ * `refuseBuiltInStreams`.)
+ */
+const STREAM = /^Custom-[A-Za-z0-9_]{1,100}$/;
 const STREAMS: PerCategoryNamesRule = {
   defaults: DEFAULT_STREAMS,
   noun: 'stream',
   isValid: (name) => STREAM.test(name),
-  rule: 'a DCR stream name looks like Custom-CIEventsAudit (Custom-<letters, digits, _>)',
+  rule: 'a DCR stream name looks like Custom-CIEventsAudit_CL (Custom-<letters, digits, _>)',
   distinct: false,
 };
+
+/**
+ * `Microsoft-CIEventsAudit` / `Microsoft-CIEventsOperational` (what older versions accepted)
+ * cannot exist: the Logs Ingestion API writes only custom tables (`*_CL`) and a short list of
+ * Azure tables, and the CIEvents tables are not on it. Say so instead of a generic message.
+ */
+function refuseBuiltInStreams(value: unknown, path: string): void {
+  if (typeof value !== 'object' || value === null) return;
+  for (const [category, name] of Object.entries(value)) {
+    if (typeof name === 'string' && /^Microsoft-/i.test(name)) {
+      const table = name.replace(/^Microsoft-/i, '');
+      throw configError(
+        `${path}.${category}`,
+        `${name} is the stream of the built-in table ${table}, which the Logs Ingestion API cannot write (it writes custom tables ending in _CL and a few listed Azure tables only); create the custom tables with \`insight-logs azure template loganalytics\` and use ${DEFAULT_STREAMS[category as CategoryName] ?? 'Custom-<table>_CL'}`,
+      );
+    }
+  }
+}
 
 
 /** An https URL (or http with allowInsecure), no credentials, no query: those would be secrets in a config file. */
@@ -89,6 +113,7 @@ export function parseLogAnalyticsSettings(raw: Record<string, unknown>, path: st
   if (typeof ruleId !== 'string' || !RULE_ID.test(ruleId.trim())) {
     throw configError(`${path}.ruleId`, "expected the data collection rule's immutable id, dcr- followed by 32 hex digits (not its resource id)");
   }
+  refuseBuiltInStreams(raw.streams, `${path}.streams`);
   const auth: LogAnalyticsAuth = raw.tokenEnv === undefined
     ? { kind: 'azureAd' }
     : { kind: 'token', tokenEnv: envVarName(raw.tokenEnv, `${path}.tokenEnv`, 'LOGS_INGESTION_TOKEN') };

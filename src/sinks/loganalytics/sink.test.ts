@@ -58,3 +58,16 @@ test('healthcheck: 2xx and 400 to the empty probe are usable, 403 is not', async
 test('a missing token variable is SECRET_MISSING naming the setting', () => {
   assert.throws(() => logAnalyticsSinkType.create(settings, { ...context, categories: [...context.categories] }), (e: unknown) => hasCode(e, 'SECRET_MISSING') && /tokenEnv/.test(e.message));
 });
+
+test('a value over 64 KB is delivered cut with a marker and counted in the outcome (never silently)', async () => {
+  const sent: Record<string, unknown>[][] = [];
+  const service: IngestionService = { async upload(_s, rows) { sent.push(rows); }, async probe() { return { status: 204, message: '' }; }, async close() {} };
+  const batch = records(3);
+  (batch[1]!.event as { uri?: string }).uri = `https://h.test/?pad=${'p'.repeat(80_000)}`;
+  const outcome = await new LogAnalyticsSink(settings, { ...context, categories: [...context.categories] }, service).send(batch);
+  assert.equal(outcome.status, 'delivered');
+  assert.ok(outcome.status === 'delivered' && outcome.truncatedValues === 1 && outcome.rejected === undefined);
+  const uri = String(sent.flat()[1]!.Uri);
+  assert.ok(Buffer.byteLength(uri) <= 64_000);
+  assert.match(uri, /…\[truncated by insight-logs: \d+ bytes\]$/);
+});

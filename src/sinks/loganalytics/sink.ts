@@ -1,6 +1,7 @@
 /**
  * The `loganalytics` destination: each category's records become rows of its DCR stream
- * (DCR streams routed to custom tables such as CIEventsAudit_CL / CIEventsOperational_CL), uploaded in chunks of ≤ 1 MB of JSON.
+ * (`Custom-CIEventsAudit_CL` / `Custom-CIEventsOperational_CL`, routed by the DCR to the custom tables
+ * `CIEventsAudit_CL` / `CIEventsOperational_CL`, columns from `columns.ts`), uploaded in chunks of ≤ 1 MB of JSON.
  * A chunk the service refuses (400) is narrowed down by halving so that good rows still land
  * and only the refused ones are dead-lettered with the service's message.
  */
@@ -11,7 +12,7 @@ import { categoryOfBatch, type HealthResult, type RejectedRecord, type SendOptio
 import { mapInWorkerPool } from '../worker-pool.js';
 import { classifyUploadError, type UploadFailure } from './classify.js';
 import { parseLogAnalyticsSettings, type LogAnalyticsSinkSettings } from './config.js';
-import { MAX_CHUNK_BYTES, halves, planChunks, type UploadChunk } from './request-builder.js';
+import { MAX_CHUNK_BYTES, MAX_FIELD_BYTES, halves, planChunks, type UploadChunk } from './request-builder.js';
 import { createIngestionService, defaultCredential, tokenFromEnvironment, type IngestionService, type TokenCredential } from './service.js';
 
 /** Chunks of one batch in flight at once: enough to hide latency, few enough not to be throttled. */
@@ -48,9 +49,14 @@ export class LogAnalyticsSink implements Sink {
     if (category === undefined) return { status: 'delivered' };
     const rejected: RejectedRecord[] = [];
     const refused: RejectedRecord[] = [];
+    let truncatedValues = 0;
     try {
       const stream = this.settings.streams[category];
       const plan = planChunks(batch);
+      truncatedValues = plan.truncatedValues;
+      if (truncatedValues > 0) {
+        this.logger.warn({ stream, values: truncatedValues, columns: [...plan.truncatedColumns] }, `values over ${MAX_FIELD_BYTES} bytes cut with a "…[truncated by insight-logs: N bytes]" marker (the service would cut them silently); the full records stay in the topic`);
+      }
       for (const { record, bytes } of plan.tooLarge) {
         rejected.push({ record, code: 'RECORD_TOO_LARGE', reason: `the record makes a ${bytes}-byte row; the Logs Ingestion API accepts at most ${MAX_CHUNK_BYTES} bytes per call` });
       }
@@ -74,7 +80,7 @@ export class LogAnalyticsSink implements Sink {
       }
     }
     const all = [...rejected, ...refused];
-    return all.length > 0 ? { status: 'delivered', rejected: all } : { status: 'delivered' };
+    return { status: 'delivered', ...(all.length > 0 ? { rejected: all } : {}), ...(truncatedValues > 0 ? { truncatedValues } : {}) };
   }
 
   /** Uploads chunks a few at a time; resolves with the records refused for good, throws RetryableUpload. */
