@@ -5,8 +5,12 @@
  * BENCH_SOAK_RATE (10,000), BENCH_SIMULATE_RATE (25,000), BENCH_SIMULATE_SECONDS (10),
  * BENCH_KEEP=1 keeps the scratch folder. `--quick` (or BENCH_QUICK=1): 100,000 events, 1 run.
  * `--only a,b` runs some scenarios: ceilings, forwarder, rsyslog, connect, producer, clients, simulate, latency, soak. Writes bench/results/<date>-<mode>.json; a full run of every scenario (no --quick, no --only) also rewrites bench/RESULTS.md.
+ * `--only search` runs the archive search scenario alone (bench/scenarios/search.ts: no Kafka,
+ * its own Azurite; not part of the default run) and writes bench/results/<date>-search.json;
+ * its section of bench/RESULTS.md is written by hand from that file.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../testkit/services.js';
 import { javaConsumerPerf, kafkajsDoNothing } from './scenarios/ceilings.js';
@@ -18,6 +22,7 @@ import { rsyslogMissing, runRsyslog } from './scenarios/rsyslog.js';
 import { kafkaConnectMissing, runKafkaConnect } from './scenarios/kafka-connect.js';
 import { simulatePublishRate, type SimulateResult } from './scenarios/simulate.js';
 import { soak, type SoakResult } from './scenarios/soak.js';
+import { searchBench } from './scenarios/search.js';
 import type { Throughput } from './lib/context.js';
 import { load1, machineInfo } from './lib/machine.js';
 import { renderResults, type BenchReport, type Row } from './lib/report.js';
@@ -25,6 +30,8 @@ import { openSession } from './lib/session.js';
 import { median } from './lib/stats.js';
 
 const SCENARIOS = ['ceilings', 'forwarder', 'rsyslog', 'connect', 'producer', 'clients', 'simulate', 'latency', 'soak'] as const;
+/** Scenarios run only when named with --only. */
+const EXTRA_SCENARIOS = ['search'] as const;
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -38,14 +45,54 @@ function parseArgs(argv: string[]): { quick: boolean; only: Set<string> } {
   const quick = argv.includes('--quick') || process.env.BENCH_QUICK === '1';
   const i = argv.indexOf('--only');
   const only = new Set(i >= 0 ? (argv[i + 1] ?? '').split(',').filter(Boolean) : SCENARIOS);
-  for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`);
+  const known: readonly string[] = [...SCENARIOS, ...EXTRA_SCENARIOS];
+  for (const s of only) if (!known.includes(s)) throw new Error(`--only: unknown scenario "${s}" (known: ${known.join(', ')})`);
+  if (only.has('search') && only.size > 1) throw new Error('--only search runs alone (it needs no Kafka and brings its own Azurite)');
   return { quick, only };
 }
 
 const log = (m: string): void => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`); };
 
+/**
+ * Sections of bench/RESULTS.md that other runs own (the archive search, written from an
+ * `--only search` run): a full run keeps them at the end instead of dropping them.
+ */
+function keptSections(file: string): string {
+  if (!existsSync(file)) return '';
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf('\n## Archive search');
+  if (start < 0) return '';
+  const next = text.indexOf('\n## ', start + 1);
+  return `\n${text.slice(start + 1, next < 0 ? undefined : next + 1).trimEnd()}\n`;
+}
+
+/** `--only search`: the archive search against az + grep, written to bench/results/<date>-search.json. */
+async function mainSearch(): Promise<void> {
+  const machine = machineInfo();
+  const startedAt = new Date();
+  const runId = Math.random().toString(16).slice(2, 8);
+  const workDir = path.join(os.tmpdir(), `insight-logs-bench-${runId}`);
+  mkdirSync(workDir, { recursive: true });
+  log(`search run: ${machine.cores} cores, ${machine.ramGiB} GiB, node ${machine.node}, load ${machine.loadAtStart}`);
+  try {
+    const result = await searchBench({ workDir, runId, log });
+    const report = { date: startedAt.toISOString(), mode: 'search', machine: { ...machine, loadAtEnd: load1() }, search: result };
+    const root = repoRoot();
+    mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
+    const jsonFile = path.join(root, 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}-search.json`);
+    writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+    for (const r of result.rows) {
+      process.stdout.write(`${r.name.padEnd(42)} ${r.seconds.toFixed(2).padStart(8)} s ${r.mbPerSec.toFixed(1).padStart(8)} MB/s ${Math.round(r.eventsPerSec).toString().padStart(9)} events/s  ${r.matches} matches${r.peakRssMiB ? `, peak RSS ${r.peakRssMiB.toFixed(0)} MiB` : ''}\n`);
+    }
+    log(`wrote ${path.relative(root, jsonFile)}${Object.keys(result.errors).length ? `; errors: ${JSON.stringify(result.errors)}` : ''}`);
+  } finally {
+    if (process.env.BENCH_KEEP !== '1') rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const { quick, only } = parseArgs(process.argv.slice(2));
+  if (only.has('search')) return mainSearch();
   const events = intEnv('BENCH_EVENTS', quick ? 100_000 : 1_000_000);
   const runs = quick ? 1 : intEnv('BENCH_RUNS', 3);
   const partitions = intEnv('BENCH_PARTITIONS', 3);
@@ -233,7 +280,7 @@ async function main(): Promise<void> {
   const { table, markdown } = renderResults(report, path.join(root, 'bench', 'what-changed.md'));
   // RESULTS.md is the published table: only a full run of every scenario replaces it.
   const complete = !quick && SCENARIOS.every((s) => only.has(s));
-  if (complete) writeFileSync(path.join(root, 'bench', 'RESULTS.md'), markdown);
+  if (complete) writeFileSync(path.join(root, 'bench', 'RESULTS.md'), markdown + keptSections(path.join(root, 'bench', 'RESULTS.md')));
   process.stdout.write(`${table}\n`);
   log(`wrote ${path.relative(root, jsonFile)}${complete ? ' and bench/RESULTS.md' : ' (bench/RESULTS.md is only rewritten by a full run of every scenario)'}`);
 }

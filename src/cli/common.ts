@@ -19,6 +19,23 @@ export function parseDuration(value: string, flag: string): number {
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']!);
 }
 
+/** A point in time for a flag: a duration ago (`15m`, `2d`), or an ISO 8601 date or time (`2026-11-01`, `2026-11-01T12:00:00Z`). */
+export function parseTime(value: string, flag: string, now = Date.now()): number {
+  if (/^\d{4}-\d{2}-\d{2}/.test(value.trim())) {
+    // A time without a zone is UTC, as every time in the archive is (JavaScript would take it as local time).
+    const text = /T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/.test(value.trim()) ? `${value.trim()}Z` : value.trim();
+    const ms = Date.parse(text);
+    if (Number.isNaN(ms)) throw new InsightLogsError('CONFIG_INVALID', `${flag}: "${value}" is not a valid ISO 8601 time (e.g. 2026-11-01 or 2026-11-01T12:00:00Z)`);
+    return ms;
+  }
+  return now - parseDuration(value, flag);
+}
+
+/** Commander's accumulator for a repeatable flag (`--filter a=1 --filter b=2`). */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 export function parsePositiveInt(value: string, flag: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) {

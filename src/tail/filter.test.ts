@@ -75,6 +75,26 @@ test('valuesAt walks objects, not into strings', () => {
   assert.deepEqual(valuesAt(del, 'nothing.here'), []);
 });
 
+describe('lineHints (search skips lines without them before parsing)', () => {
+  test('every plain run of the glob, longest first; none for a negated filter', () => {
+    assert.deepEqual(parseFilter('uri=*benchId=12345').lineHints, ['benchId', '12345']);
+    assert.deepEqual(parseFilter('method=DELETE').lineHints, ['DELETE']);
+    assert.deepEqual(parseFilter('method!=DELETE').lineHints, []);
+    assert.deepEqual(parseFilter('operationName=*').lineHints, []);
+    // "/" and "+" may be escaped by some JSON writers: never part of a hint.
+    assert.deepEqual(parseFilter('resourceId=/SUBSCRIPTIONS/S1').lineHints, ['SUBSCRIPTIONS', 'S1']);
+  });
+
+  test('a line holding a match always contains every hint (the JSON as the sinks write it)', () => {
+    for (const text of ['method=DELETE', 'durationMs=12', 'resultSignature=50?', 'identity.Authorization.RequiredRoles=Own*', 'operationName=Segments.Delete*Async']) {
+      const filter = parseFilter(text);
+      assert.ok(filter.matches(del), text);
+      const line = JSON.stringify(del);
+      for (const hint of filter.lineHints) assert.ok(line.includes(hint), `${text}: "${hint}" not in the line`);
+    }
+  });
+});
+
 test('correlationId is a filter field (tail --filter correlationId=…), and additionalInfo uses the current names', () => {
   const rid = '/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.D365CUSTOMERINSIGHTS/INSTANCES/I';
   const event = buildApiEvent({ resourceId: rid, operationName: 'Op', method: 'GET', status: 200, correlationId: 'req-123' });

@@ -1,5 +1,5 @@
 /**
- * `--filter field=glob` for `insight-logs tail`: field paths with dots into the common-schema
+ * `--filter field=glob` for `insight-logs tail` and `insight-logs search`: field paths with dots into the common-schema
  * record (`properties.method`, `identity.Claims.tid`), globs with `*` and `?`, matched
  * case-sensitively against the whole value. Several filters are AND-ed; `field!=glob` negates.
  * Field names are checked against the schema's fields (src/events/fields.ts) so a typo is an
@@ -32,6 +32,30 @@ export interface FieldFilter {
   /** The filter as written, for messages. */
   source: string;
   matches(record: unknown): boolean;
+  /**
+   * Texts that the JSON line of every record this filter matches contains (see `lineHintsOf`):
+   * `search` skips a line that lacks one before parsing it. Empty for negated filters.
+   */
+  lineHints: readonly string[];
+}
+
+/**
+ * Characters that every JSON writer leaves as they are inside a string (JSON.stringify,
+ * System.Text.Json, Newtonsoft): letters, digits, space and `_ . : -`. Others (`/`, `+`, `<`,
+ * `&`, non-ASCII) may be escaped by some writer, so a hint never contains them.
+ */
+const PLAIN_RUN = /[A-Za-z0-9 _.:-]+/g;
+
+/**
+ * The runs of plain characters in the literal parts of a glob (between `*` and `?`), longest
+ * first. A matching value contains each run, and a string value appears in the record's JSON
+ * line with those characters unescaped (a number or boolean as its digits or word), so a line
+ * without one of them cannot hold a match.
+ */
+export function lineHintsOf(glob: string): string[] {
+  const runs = new Set<string>();
+  for (const literal of glob.split(/[*?]/)) for (const run of literal.match(PLAIN_RUN) ?? []) runs.add(run);
+  return [...runs].sort((a, b) => b.length - a.length);
 }
 
 /** A glob (`*` any run, `?` one character) as an anchored, case-sensitive regular expression. */
@@ -77,11 +101,14 @@ export function parseFilter(text: string): FieldFilter {
   const negate = m[2] === '!=';
   const glob = m[3]!;
   const regex = globToRegExp(glob);
+  // A negated filter matches records without the value: no text is required of their lines.
+  const lineHints = negate ? [] : lineHintsOf(glob);
   return {
     field,
     glob,
     negate,
     source: text,
+    lineHints,
     // A negated filter also matches records without the field: "method is not DELETE".
     matches: (record) => valuesAt(record, field).some((v) => regex.test(v)) !== negate,
   };

@@ -52,7 +52,8 @@ function typesHelp(registry: SinkRegistry): string {
   return registry.all().map((t) => `  ${t.type.padEnd(width)}  ${t.description}`).join('\n');
 }
 
-async function withStore<T>(registry: SinkRegistry, run: (store: DestinationStore) => Promise<T>): Promise<T> {
+/** Runs `run` with a destinations store on the configured Kafka; a broker that does not answer is KAFKA_UNAVAILABLE. */
+export async function withStore<T>(registry: SinkRegistry, run: (store: DestinationStore) => Promise<T>): Promise<T> {
   const settings = cliKafkaSettings();
   const logger = cliLogger();
   const store = new DestinationStore({ kafka: cliKafka(settings, logger), logger, topic: topicNamesFromEnv().destinations, registry });

@@ -5,6 +5,7 @@ import * as forward from './forward.js';
 import * as emit from './emit.js';
 import * as simulate from './simulate.js';
 import * as tail from './tail.js';
+import * as search from './search.js';
 import * as topics from './topics.js';
 import * as status from './status.js';
 import * as top from './top.js';
@@ -15,6 +16,7 @@ import * as azure from './azure.js';
 export const commandModules: { register(program: Command): void }[] = [
   topics,
   tail,
+  search,
   emit,
   simulate,
   forward,

@@ -6,7 +6,7 @@ import { topicNamesFromEnv } from '../../config/topic-names.js';
 import { parseFilters } from '../../tail/filter.js';
 import { OUTPUT_FORMATS, useColor, type OutputFormat } from '../../tail/format.js';
 import { runTail } from '../../tail/tail.js';
-import { outputOption, parseDuration, parsePositiveInt } from '../common.js';
+import { collect, outputOption, parsePositiveInt, parseTime } from '../common.js';
 import { asKafkaUnavailable, cliKafka, cliKafkaSettings, cliLogger } from '../kafka-cli.js';
 
 interface TailFlags {
@@ -29,16 +29,7 @@ function topicsOf(category: string): string[] | undefined {
 
 /** `15m` (that long ago) or an ISO 8601 time. */
 export function parseSince(value: string, now = Date.now()): number {
-  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
-    const ms = Date.parse(value);
-    if (Number.isNaN(ms)) throw new InsightLogsError('CONFIG_INVALID', `--since: "${value}" is not a valid ISO 8601 time`);
-    return ms;
-  }
-  return now - parseDuration(value, '--since');
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+  return parseTime(value, '--since', now);
 }
 
 async function tail(flags: TailFlags): Promise<void> {

@@ -9,6 +9,7 @@
 import { BlobServiceClient, StorageRetryPolicyType, type StoragePipelineOptions } from '@azure/storage-blob';
 import { DefaultAzureCredential } from '@azure/identity';
 import { urlForLogs } from '../../logging.js';
+import type { ArchiveReader } from '../layout/archive.js';
 
 export interface AppendBlobState {
   /** Current length in bytes: the next append position. */
@@ -39,7 +40,7 @@ export interface SdkRetryOptions {
   tryTimeoutMs?: number;
 }
 
-export function createBlobService(credentials: BlobCredentials, retry: SdkRetryOptions = {}): BlobService {
+function createServiceClient(credentials: BlobCredentials, retry: SdkRetryOptions): BlobServiceClient {
   const options: StoragePipelineOptions = {
     retryOptions: {
       retryPolicyType: StorageRetryPolicyType.EXPONENTIAL,
@@ -50,9 +51,13 @@ export function createBlobService(credentials: BlobCredentials, retry: SdkRetryO
       maxRetryDelayInMs: 1_000,
     },
   };
-  const client = credentials.kind === 'connectionString'
+  return credentials.kind === 'connectionString'
     ? BlobServiceClient.fromConnectionString(credentials.connectionString, options)
     : new BlobServiceClient(credentials.accountUrl, new DefaultAzureCredential(), options);
+}
+
+export function createBlobService(credentials: BlobCredentials, retry: SdkRetryOptions = {}): BlobService {
+  const client = createServiceClient(credentials, retry);
   const appendBlob = (container: string, blobName: string) => client.getContainerClient(container).getAppendBlobClient(blobName);
 
   return {
@@ -81,6 +86,51 @@ export function createBlobService(credentials: BlobCredentials, retry: SdkRetryO
     },
     async containerExists(container, abortSignal) {
       return client.getContainerClient(container).exists({ abortSignal });
+    },
+  };
+}
+
+/** The account endpoint a connection string or account URL leads to, for messages and checks (no query string, never a key). */
+export function blobEndpointOf(credentials: BlobCredentials): string {
+  return urlForLogs(createServiceClient(credentials, {}).url).replace(/\/$/, '');
+}
+
+/**
+ * Reads a container in the blob layout (`insight-logs search`). Listing goes one folder at a
+ * time (`/` as delimiter), so a search lists only the prefixes it plans; a read downloads one
+ * range as a stream (the SDK's chunks, never the whole blob in memory) and resumes a broken
+ * download by itself. More tries than the sink's: a search has no batch-level retry around it.
+ */
+export function createBlobArchiveReader(credentials: BlobCredentials, retry: SdkRetryOptions = { maxTries: 4 }): ArchiveReader {
+  const client = createServiceClient(credentials, retry);
+  return {
+    location: urlForLogs(client.url).replace(/\/$/, ''),
+    async containerExists(container, abortSignal) {
+      return client.getContainerClient(container).exists({ abortSignal });
+    },
+    async list(container, folder, abortSignal) {
+      const folders: string[] = [];
+      const files: { name: string; size: number }[] = [];
+      const pages = client.getContainerClient(container).listBlobsByHierarchy('/', { prefix: folder, abortSignal }).byPage({ maxPageSize: 5000 });
+      for await (const page of pages) {
+        for (const p of page.segment.blobPrefixes ?? []) folders.push(p.name);
+        for (const b of page.segment.blobItems) files.push({ name: b.name, size: b.properties.contentLength ?? 0 });
+      }
+      return { folders, files };
+    },
+    async listFiles(container, folder, abortSignal) {
+      const files: { name: string; size: number }[] = [];
+      for await (const page of client.getContainerClient(container).listBlobsFlat({ prefix: folder, abortSignal }).byPage({ maxPageSize: 5000 })) {
+        for (const b of page.segment.blobItems) files.push({ name: b.name, size: b.properties.contentLength ?? 0 });
+      }
+      return files;
+    },
+    async *read(container, name, length, abortSignal) {
+      if (length <= 0) return;
+      const response = await client.getContainerClient(container).getBlobClient(name).download(0, length, { abortSignal, maxRetryRequests: 5 });
+      const body = response.readableStreamBody;
+      if (!body) return;
+      for await (const chunk of body) yield chunk as Buffer;
     },
   };
 }

@@ -2,9 +2,11 @@
  * The file system side of the dir sink: durable appends (write, fsync the file, and fsync
  * the folder when the file was created so its name survives a power cut).
  */
-import { constants } from 'node:fs';
-import { mkdir, open, unlink, writeFile } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { mkdir, open, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ArchiveEntry, ArchiveReader } from '../layout/archive.js';
+import { filePathFor } from './request-builder.js';
 
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, constants.O_RDONLY);
@@ -62,4 +64,68 @@ export async function probeWritable(root: string): Promise<void> {
   const probe = path.join(root, `.insight-logs-probe-${process.pid}-${Date.now()}`);
   await writeFile(probe, 'ok');
   await unlink(probe);
+}
+
+const MISSING = new Set(['ENOENT', 'ENOTDIR']);
+
+/**
+ * Reads a dir destination's folder as an archive (`insight-logs search`): `<root>/<container>/`
+ * holds the blob layout. A file is read up to the length it had when listed, in 1 MiB chunks,
+ * so a file the sink is appending to is read as it was (a line cut by a write in progress is
+ * then the last, unterminated line: the search skips it and counts it).
+ */
+export function createDirArchiveReader(root: string): ArchiveReader {
+  const resolvedRoot = path.resolve(root);
+  return {
+    location: resolvedRoot,
+    async containerExists(container) {
+      try {
+        return (await stat(filePathFor(resolvedRoot, container, ''))).isDirectory();
+      } catch (error) {
+        if (MISSING.has((error as NodeJS.ErrnoException).code ?? '')) return false;
+        throw error;
+      }
+    },
+    async list(container, folder) {
+      let entries;
+      try {
+        entries = await readdir(filePathFor(resolvedRoot, container, folder), { withFileTypes: true });
+      } catch (error) {
+        if (MISSING.has((error as NodeJS.ErrnoException).code ?? '')) return { folders: [], files: [] };
+        throw error;
+      }
+      const folders: string[] = [];
+      const files: ArchiveEntry[] = [];
+      for (const entry of entries) {
+        if (entry.isDirectory()) folders.push(`${folder}${entry.name}/`);
+        else if (entry.isFile()) {
+          const name = `${folder}${entry.name}`;
+          files.push({ name, size: (await stat(filePathFor(resolvedRoot, container, name))).size });
+        }
+      }
+      return { folders, files };
+    },
+    async listFiles(container, folder) {
+      const base = filePathFor(resolvedRoot, container, folder);
+      let entries;
+      try {
+        entries = await readdir(base, { recursive: true, withFileTypes: true });
+      } catch (error) {
+        if (MISSING.has((error as NodeJS.ErrnoException).code ?? '')) return [];
+        throw error;
+      }
+      const files: ArchiveEntry[] = [];
+      for (const entry of entries) {
+        if (!entry.isFile()) continue;
+        const file = path.join(entry.parentPath, entry.name);
+        files.push({ name: `${folder}${path.relative(base, file).split(path.sep).join('/')}`, size: (await stat(file)).size });
+      }
+      return files;
+    },
+    async *read(container, name, length, abortSignal) {
+      if (length <= 0) return;
+      const stream = createReadStream(filePathFor(resolvedRoot, container, name), { start: 0, end: length - 1, highWaterMark: 1024 * 1024, ...(abortSignal ? { signal: abortSignal } : {}) });
+      for await (const chunk of stream) yield chunk as Buffer;
+    },
+  };
 }

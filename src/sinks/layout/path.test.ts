@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { hasCode } from '../../errors.js';
-import { blobNameFor, continuationName, hourOf, resourceIdPathProblem, resourceIdSegments } from './path.js';
+import { blobNameFor, continuationName, fileNameFor, hourFolder, hourOf, partOf, resourceIdPathProblem, resourceIdSegments } from './path.js';
 
 const GOOD = '/subscriptions/0F1E2D3C-1111/resourceGroups/rg-1/providers/MICROSOFT.D365CUSTOMERINSIGHTS/instances/inst_1';
 
@@ -75,5 +75,18 @@ describe('hostile resourceIds are PATH_UNSAFE', () => {
       assert.ok(name.startsWith(`resourceId=${id.toUpperCase()}/y=`));
       assert.ok(!name.split('/').some((s) => s === '.' || s === '..' || s === ''));
     }
+  });
+});
+
+describe('the read side of the layout (search)', () => {
+  test('partOf reads back what fileNameFor writes, and nothing else', () => {
+    for (const part of [0, 1, 2, 17, 49_999]) assert.equal(partOf(fileNameFor(part)), part);
+    for (const other of ['PT1H-0.json', 'PT1H-01.json', 'PT1H.json.tmp', 'PT1M.json', 'pt1h.json', 'PT1H-.json', '.insight-logs-probe-1']) assert.equal(partOf(other), undefined, other);
+  });
+
+  test('hourFolder is the hour part of blobNameFor', () => {
+    const name = blobNameFor({ resourceId: '/SUBSCRIPTIONS/S/INSTANCES/I', time: '2026-02-03T04:05:06Z' });
+    assert.equal(hourFolder(hourOf('2026-02-03T04:05:06Z')), 'y=2026/m=02/d=03/h=04/m=00');
+    assert.ok(name.includes(`/${hourFolder(hourOf('2026-02-03T04:59:59Z'))}/`));
   });
 });

@@ -59,10 +59,16 @@ export function hourOf(time: unknown): UtcHour {
  * continuation blob used once an hour's blob is full: `PT1H-1.json`, `PT1H-2.json` …
  */
 export function blobNameFor(event: { resourceId?: unknown; time?: unknown }, part = 0): string {
-  const prefix = resourceIdPrefix(event.resourceId);
-  const { year, month, day, hour } = hourOf(event.time);
-  return `${prefix}/y=${year}/m=${month}/d=${day}/h=${hour}/m=00/${fileNameFor(part)}`;
+  return `${resourceIdPrefix(event.resourceId)}/${hourFolder(hourOf(event.time))}/${fileNameFor(part)}`;
 }
+
+/** The folder of one hour below a resource's prefix: `y=YYYY/m=MM/d=DD/h=HH/m=00` (no slashes around it). */
+export function hourFolder({ year, month, day, hour }: UtcHour): string {
+  return `y=${year}/m=${month}/d=${day}/h=${hour}/m=00`;
+}
+
+/** The first folder of every blob name: `resourceId=`, followed by the resourceId's own `/SEGMENTS`. */
+export const RESOURCE_ID_FOLDER = 'resourceId=';
 
 /**
  * `resourceId=/<SEGMENTS>` of a valid resourceId. A forwarder sees few distinct resourceIds
@@ -72,12 +78,12 @@ export function blobNameFor(event: { resourceId?: unknown; time?: unknown }, par
 const PREFIX_CACHE_LIMIT = 10_000;
 const prefixCache = new Map<string, string>();
 
-function resourceIdPrefix(resourceId: unknown): string {
+export function resourceIdPrefix(resourceId: unknown): string {
   if (typeof resourceId === 'string') {
     const cached = prefixCache.get(resourceId);
     if (cached !== undefined) return cached;
   }
-  const prefix = `resourceId=/${resourceIdSegments(resourceId).join('/')}`;
+  const prefix = `${RESOURCE_ID_FOLDER}/${resourceIdSegments(resourceId).join('/')}`;
   if (prefixCache.size >= PREFIX_CACHE_LIMIT) prefixCache.clear();
   prefixCache.set(resourceId as string, prefix);
   return prefix;
@@ -87,6 +93,13 @@ function resourceIdPrefix(resourceId: unknown): string {
 export function fileNameFor(part: number): string {
   if (!Number.isInteger(part) || part < 0) throw new Error(`continuation part must be a non-negative integer, got ${part}`);
   return part === 0 ? 'PT1H.json' : `PT1H-${part}.json`;
+}
+
+/** The continuation part of a blob's file name (`PT1H.json` 0, `PT1H-3.json` 3), undefined for any other name. */
+export function partOf(fileName: string): number | undefined {
+  const m = /^PT1H(?:-([1-9]\d{0,8}))?\.json$/.exec(fileName);
+  if (!m) return undefined;
+  return m[1] === undefined ? 0 : Number(m[1]);
 }
 
 /** The continuation name of a blob name: same folder, `PT1H-<part>.json`. */
