@@ -40,8 +40,11 @@ function createSink(hubs: Hubs): Sink {
   });
 }
 
-function freshHubs(): Hubs {
-  return { audit: uniqueName('it-audit'), operational: uniqueName('it-oper') };
+/** New hubs, created on the double first (it refuses unknown hubs, as the service does). */
+async function freshHubs(): Promise<Hubs> {
+  const hubs = { audit: uniqueName('it-audit'), operational: uniqueName('it-oper') };
+  await eh.createHubs(Object.values(hubs));
+  return hubs;
 }
 
 async function records(hub: string): Promise<Record<string, unknown>[]> {
@@ -64,7 +67,7 @@ async function sendUntilDelivered(sink: Sink, batch: SinkRecord[], tries = 20) {
 let contractHubs: Hubs;
 sinkContract('eventhubs (test double)', {
   async create() {
-    contractHubs = freshHubs();
+    contractHubs = await freshHubs();
     return createSink(contractHubs);
   },
   readBack: (category) => records(contractHubs[category]),
@@ -75,8 +78,8 @@ sinkContract('eventhubs (test double)', {
 describe('eventhubs sink specifics', () => {
   let sink: Sink;
   let hubs: Hubs;
-  before(() => {
-    hubs = freshHubs();
+  before(async () => {
+    hubs = await freshHubs();
     sink = createSink(hubs);
   });
   after(async () => {
@@ -143,7 +146,7 @@ describe('eventhubs sink specifics', () => {
     ));
     const longA = makeSinkRecords(5, { audit: false, instance: 'INSTANCE-A' });
     const longB = makeSinkRecords(5, { audit: false, instance: 'INSTANCE-B' });
-    const hub = freshHubs();
+    const hub = await freshHubs();
     const own = createSink(hub);
     try {
       assert.equal((await own.send([...short, ...longA, ...longB])).status, 'delivered');
