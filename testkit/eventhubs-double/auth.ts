@@ -115,10 +115,13 @@ export function checkJwt(token: string, options: AuthOptions): TokenCheck {
   return { ok: true, expiresAtMs };
 }
 
-/** A put-token request: `type` is `servicebus.windows.net:sastoken` or `jwt`. */
+/**
+ * A put-token request: `type` is `servicebus.windows.net:sastoken` or `jwt`. The token's own
+ * shape decides how it is checked: Python's azure-eventhub declares `jwt` for SAS tokens too,
+ * and the service accepts that.
+ */
 export function checkPutToken(type: unknown, token: unknown, audience: unknown, options: AuthOptions): TokenCheck {
   if (typeof token !== 'string' || typeof audience !== 'string') return { ok: false, status: 400, description: 'put-token needs a token body and a name (the audience)' };
-  if (type === 'jwt') return checkJwt(token, options);
-  if (type === 'servicebus.windows.net:sastoken') return checkSasToken(token, audience, options);
-  return { ok: false, status: 400, description: `unsupported token type ${String(type)}` };
+  if (type !== 'jwt' && type !== 'servicebus.windows.net:sastoken') return { ok: false, status: 400, description: `unsupported token type ${String(type)}` };
+  return token.startsWith('SharedAccessSignature ') ? checkSasToken(token, audience, options) : checkJwt(token, options);
 }

@@ -31,10 +31,11 @@
  * Control channel (HTTP): POST /hubs?name=a,b (create hubs), POST /drop-connections,
  * POST /busy?count=N, POST /pause, POST /resume, GET /state.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
+import { createRequire } from 'node:module';
 import rhea from 'rhea';
 import type { Connection, EventContext, Message, Receiver, Sender } from 'rhea';
 import { HubStore, isValidHubName, startIndex, type Hub, type Partition, type StoredEvent } from './store.js';
@@ -123,7 +124,7 @@ const claims = new WeakMap<Connection, { path: string; expiresAtMs: number }[]>(
 
 /** Undefined when a valid token on the connection covers the address; otherwise the refusal. */
 function unauthorized(connection: Connection, address: string, claim: 'Send' | 'Listen'): { condition: string; description: string } | undefined {
-  const wanted = resourcePath(`sb://double/${address}`);
+  const wanted = resourcePath(/^[a-z]+:\/\//i.test(address) ? address : `sb://double/${address}`);
   const now = Date.now();
   if ((claims.get(connection) ?? []).some((c) => c.expiresAtMs > now && covers(c.path, wanted))) return undefined;
   return { condition: 'amqp:unauthorized-access', description: `Unauthorized access. '${claim}' claim(s) are required to perform this operation. Resource: '${address}'.` };
@@ -141,6 +142,8 @@ function resolveAddress(address: string | undefined): Target | { kind: 'error'; 
   if (address === '$cbs') return { kind: 'cbs' };
   if (address === '$management') return { kind: 'management' };
   if (!address) return { kind: 'error', condition: 'amqp:invalid-field', description: 'link without an address' };
+  // Python's azure-eventhub addresses links with the full URI (amqps://<namespace>/<hub>/…).
+  address = address.replace(/^amqps?:\/\/[^/]+\//i, '');
   const m = /^([^/]+)(?:\/ConsumerGroups\/([^/]+)\/Partitions\/([^/]+)|\/Partitions\/([^/]+))?$/.exec(address);
   const hub = m ? store.get(m[1]!) : undefined;
   if (!m || !hub) return { kind: 'error', condition: 'amqp:not-found', description: `The messaging entity '${address}' could not be found.` };
@@ -171,6 +174,32 @@ container.on('receiver_open', (context: EventContext) => {
   (receiver as any).set_target({ address });
   // The attach we answer with is what `createBatch` sizes itself from.
   (receiver as any).local.attach.max_message_size = options.maxMessageSize;
+  announceLikeTheService(receiver);
+});
+
+/**
+ * The service's attach carries source, target and properties (a tracking id), its begin a
+ * handle-max; rhea
+ * leaves unset trailing fields out of a frame, and Python's azure-eventhub reads them by
+ * position, so they are set here as the service sets them.
+ */
+function announceLikeTheService(link: Receiver | Sender): void {
+  const attach = (link as any).local.attach as Record<string, unknown>;
+  const remote = (link as any).remote.attach as { source?: unknown; target?: unknown };
+  // Both terminus echoed, as the service does (clients treat an attach without both as a refusal).
+  attach.source ??= remote.source;
+  attach.target ??= remote.target;
+  attach.properties = { 'com.microsoft:tracking-id': randomUUID() };
+}
+// Transfer frames with every field present, as the service encodes them: rhea leaves unset
+// trailing fields out, and Python's azure-eventhub finds the payload at the position after the
+// eleventh field.
+// rhea's own frame module: the same instance its sessions build frames with.
+const frames = createRequire(import.meta.url)('rhea/lib/frames.js') as { transfer: (fields: Record<string, unknown>) => unknown };
+const transferFrame = frames.transfer;
+frames.transfer = (fields: Record<string, unknown>) => transferFrame({ ...fields, batchable: false });
+container.on('session_open', (context: EventContext) => {
+  (context.session as any).local.begin.handle_max = 255;
 });
 
 container.on('message', (context: EventContext) => {
@@ -228,22 +257,25 @@ function dataSections(envelope: Message): Buffer[] {
   return content;
 }
 
-/** Replies go out on our sender whose link name is the request's reply_to (the client's receiver). */
+/**
+ * Replies go out on our sender to the request's reply_to: the JS SDK names its reply link
+ * after reply_to; Python's azure-eventhub sends no reply_to and reads replies on its one
+ * receiver link from the same node (`$cbs`, `$management`) in the same session.
+ */
 function reply(context: EventContext, request: Message, status: number, description: string, body: unknown): void {
   context.delivery!.accept();
   const replyTo = request.reply_to;
-  const connection = context.connection;
-  const sender = findSender(connection, replyTo);
+  const node = (context.receiver as any).remote?.attach?.target?.address as string | undefined;
+  const sender = ((context.connection as any).find_sender((s: Sender) =>
+    replyTo !== undefined && replyTo !== null
+      ? s.name === replyTo || (s as any).remote?.attach?.target?.address === replyTo
+      : s.session === context.session && (s as any).remote?.attach?.source?.address === node) as Sender | undefined);
   if (!sender) return;
   sender.send({
     correlation_id: request.message_id,
     application_properties: { 'status-code': status, 'status-description': description },
     body,
   } as Message);
-}
-
-function findSender(connection: Connection, name: string | undefined): Sender | undefined {
-  return (connection as any).find_sender((s: Sender) => s.name === name) as Sender | undefined;
 }
 
 /** `$cbs` put-token: the token is checked as the service checks it; a valid one is remembered for the connection. */
@@ -260,11 +292,17 @@ function answerPutToken(context: EventContext, request: Message): void {
 
 function answerManagement(context: EventContext, request: Message): void {
   const props = (request.application_properties ?? {}) as Record<string, unknown>;
-  // The service reads the security token of every management request (the SDKs send one).
+  // Authorised by the request's security_token (the JS SDK sends the token itself) or, failing
+  // that, by a valid put-token on this connection that covers the hub or its $management node
+  // (Python's azure-eventhub sends the token's expiry there instead of the token).
+  const name = String(props.name);
   const token = props.security_token;
-  if (typeof token !== 'string' || token === '') return reply(context, request, 401, 'Unauthorized: the request carries no security_token.', undefined);
-  const check = checkPutToken(token.startsWith('SharedAccessSignature ') ? 'servicebus.windows.net:sastoken' : 'jwt', token, `sb://double/${String(props.name)}`, authOptions);
-  if (!check.ok) return reply(context, request, check.status, check.description, undefined);
+  if (typeof token === 'string' && token !== '') {
+    const check = checkPutToken('jwt', token, `sb://double/${name}`, authOptions);
+    if (!check.ok) return reply(context, request, check.status, check.description, undefined);
+  } else if (unauthorized(context.connection, name, 'Listen') && unauthorized(context.connection, `${name}/$management`, 'Listen')) {
+    return reply(context, request, 401, `Unauthorized access. 'Listen' claim(s) are required to perform this operation. Resource: '${name}'.`, undefined);
+  }
   const hub = typeof props.name === 'string' ? store.get(props.name) : undefined;
   if (props.operation !== 'READ') return reply(context, request, 400, `unsupported operation ${String(props.operation)}`, undefined);
   if (!hub) return reply(context, request, 404, `The messaging entity '${String(props.name)}' could not be found. To know more visit https://aka.ms/sbResourceMgrExceptions.`, undefined);
@@ -309,6 +347,8 @@ container.on('sender_open', (context: EventContext) => {
     if (refusal) return void sender.close(refusal);
   }
   (sender as any).set_source({ address: source?.address });
+  (sender as any).local.attach.max_message_size = options.maxMessageSize;
+  announceLikeTheService(sender);
   if (target.kind !== 'consume') return;
   const filterValue = source?.filter?.['apache.org:selector-filter:string'] as unknown;
   const filter = typeof filterValue === 'string' ? filterValue : (filterValue as { value?: string } | undefined)?.value;
@@ -386,12 +426,19 @@ function listenOn(listenOptions: Record<string, unknown>): Promise<Server> {
   });
 }
 
+/**
+ * What the service announces in its open frame: maximum frame size, channel maximum and idle
+ * time-out (clients such as Python's azure-eventhub read these fields unconditionally; half
+ * the idle time-out is their keep-alive interval).
+ */
+const CONNECTION_OPTIONS = { max_frame_size: 65_536, channel_max: 4_999, idle_time_out: 120_000 };
+
 /** The plain listener, and the TLS one when a certificate was given. */
 async function listenAmqp(): Promise<void> {
-  amqpServer = await listenOn({ port: amqpPort, host: '127.0.0.1' });
+  amqpServer = await listenOn({ port: amqpPort, host: '127.0.0.1', ...CONNECTION_OPTIONS });
   amqpPort = (amqpServer.address() as AddressInfo).port;
   if (options.tls) {
-    tlsServer = await listenOn({ port: tlsPort, host: '127.0.0.1', transport: 'tls', cert: options.tls.cert, key: options.tls.key });
+    tlsServer = await listenOn({ port: tlsPort, host: '127.0.0.1', transport: 'tls', cert: options.tls.cert, key: options.tls.key, ...CONNECTION_OPTIONS });
     tlsPort = (tlsServer.address() as AddressInfo).port;
   }
 }
