@@ -7,7 +7,7 @@
  * whole batches with backoff, and the append-position checks make those retries safe.
  */
 import { BlobServiceClient, StorageRetryPolicyType, type StoragePipelineOptions } from '@azure/storage-blob';
-import { DefaultAzureCredential } from '@azure/identity';
+import { azureAdCredential } from '../azure-credential.js';
 import { urlForLogs } from '../../logging.js';
 
 export interface AppendBlobState {
@@ -52,7 +52,7 @@ export function createBlobService(credentials: BlobCredentials, retry: SdkRetryO
   };
   const client = credentials.kind === 'connectionString'
     ? BlobServiceClient.fromConnectionString(credentials.connectionString, options)
-    : new BlobServiceClient(credentials.accountUrl, new DefaultAzureCredential(), options);
+    : new BlobServiceClient(credentials.accountUrl, azureAdCredential(), options);
   const appendBlob = (container: string, blobName: string) => client.getContainerClient(container).getAppendBlobClient(blobName);
 
   return {
