@@ -6,7 +6,9 @@
  * trusted through NODE_EXTRA_CA_CERTS:
  *   - blob `accountUrl` against a second Azurite in OAuth mode (`--oauth basic`, HTTPS);
  *   - eventhubs `fullyQualifiedNamespace` against the strict Event Hubs double over TLS,
- *     which checks the JWT's audience, expiry and signature (the authority's key).
+ *     which checks the JWT's audience, expiry and signature (the authority's key);
+ *   - loganalytics without `tokenEnv` over HTTPS against the Logs Ingestion double, through
+ *     the SDK's own bearer-token policy (an http:// endpoint would bypass it).
  * Then an expired and a wrong-audience token: the destination stays undelivered with a clear
  * error naming it and what to fix, nothing is dead-lettered, and a fresh sign-in delivers all.
  */
@@ -19,10 +21,12 @@ import { createTestCertificates, type TestCertificates } from '../testkit/test-c
 import { startTokenAuthority, type TokenAuthority } from '../testkit/token-authority.js';
 import { FaultRun, type ForwardProcess } from './faults/harness.js';
 import { startAzurite, type AzuriteInstance } from './helpers/azurite.js';
+import { startLogAnalyticsDouble, type LogAnalyticsDouble } from './helpers/loganalytics.js';
 import { readBlobStreamsTrusting } from './helpers/blob-streams-child.js';
 import { printReport, readEventHubsStreams, type DeliveredStream } from './helpers/oracle.js';
 
 const EVENTS = 90;
+const STREAMS = { audit: 'Custom-CIEventsAudit', operational: 'Custom-CIEventsOperational' };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function deadLettered(run: FaultRun): Promise<number> {
@@ -50,15 +54,17 @@ describe('Azure AD end to end: DefaultAzureCredential against a local token auth
   let authority: TokenAuthority;
   let azurite: AzuriteInstance;
   let eh: EventHubsEndpoint;
+  let la: LogAnalyticsDouble;
   let brokers: string[];
   const runs: FaultRun[] = [];
 
   before(async () => {
     certs = createTestCertificates();
     authority = await startTokenAuthority(certs);
-    [azurite, eh] = await Promise.all([
+    [azurite, eh, la] = await Promise.all([
       startAzurite({ oauth: certs }),
       startEventHubsDouble({ tls: certs, partitions: 2, jwtPublicKeyPath: authority.publicKeyPath }),
+      startLogAnalyticsDouble({ tls: certs }),
     ]);
     brokers = (await getServices()).kafkaBrokers;
   });
@@ -67,12 +73,13 @@ describe('Azure AD end to end: DefaultAzureCredential against a local token auth
     for (const run of runs) await run.cleanup();
     await azurite?.dispose();
     await eh?.stop();
+    await la?.stop();
     await authority?.stop();
     certs?.remove();
   });
 
   /** A scenario of its own: topics, a blob and an eventhubs destination signed in with Azure AD. */
-  async function scenario(name: string): Promise<{ run: FaultRun; blob: string; hub: string; containers: Record<string, string>; hubs: Record<string, string> }> {
+  async function scenario(name: string): Promise<{ run: FaultRun; blob: string; hub: string; logs: string; ruleId: string; containers: Record<string, string>; hubs: Record<string, string> }> {
     const run = new FaultRun(name, { brokers });
     runs.push(run);
     await run.setup();
@@ -82,11 +89,15 @@ describe('Azure AD end to end: DefaultAzureCredential against a local token auth
     const containers = { audit: `aad-${suffix}-audit`, operational: `aad-${suffix}-operational` };
     const hubs = { audit: run.name('hub-audit'), operational: run.name('hub-operational') };
     await eh.createHubs(Object.values(hubs));
+    const logs = run.name('logs');
+    const ruleId = await la.addRule(Object.values(STREAMS));
+    assert.match(la.endpoint, /^https:\/\//);
     await run.addDestinations([
       { name: blob, type: 'blob', accountUrl: azurite.accountUrl, containers },
       { name: hub, type: 'eventhubs', fullyQualifiedNamespace: eh.tlsNamespace, hubs },
+      { name: logs, type: 'loganalytics', endpoint: la.endpoint, ruleId, streams: STREAMS },
     ]);
-    return { run, blob, hub, containers, hubs };
+    return { run, blob, hub, logs, ruleId, containers, hubs };
   }
 
   async function delivered(s: Awaited<ReturnType<typeof scenario>>): Promise<void> {
@@ -97,26 +108,30 @@ describe('Azure AD end to end: DefaultAzureCredential against a local token auth
       assert.equal(report.missing, 0, `${report.destination}: missing ${report.missingSample.join(', ')}`);
       assert.equal(report.unexpected, 0, `${report.destination}: ${report.unexpectedSample.join('\n')}`);
     }
+    // Log Analytics rows are flattened columns, not common-schema records: counted (one forwarder, no faults: once each).
+    const rows = (await la.rows(s.ruleId, STREAMS.audit)).length + (await la.rows(s.ruleId, STREAMS.operational)).length;
+    assert.equal(rows, s.run.oracle.check(s.blob, []).published, 'every record is one Log Analytics row');
   }
 
-  test(`blob (accountUrl, Azurite --oauth basic over HTTPS) and eventhubs (fullyQualifiedNamespace, the strict double over TLS): ${EVENTS} events delivered with Azure AD tokens`, async () => {
+  test(`blob (accountUrl, Azurite --oauth basic over HTTPS), eventhubs (fullyQualifiedNamespace, the strict double over TLS) and loganalytics (SDK bearer policy, HTTPS): ${EVENTS} events delivered with Azure AD tokens`, async () => {
     authority.setMode('valid');
     const s = await scenario('aad');
     assert.match(azurite.accountUrl, /^https:\/\//);
     const forwarder = s.run.spawnForwarder(authority.env());
     await s.run.publish(EVENTS);
-    await s.run.waitForLagZero([s.blob, s.hub], 120_000, [forwarder]);
+    await s.run.waitForLagZero([s.blob, s.hub, s.logs], 120_000, [forwarder]);
     const stopped = await forwarder.stop('SIGTERM');
     assert.equal(stopped.code, 0, forwarder.output().slice(-3000));
     await delivered(s);
     const audiences = new Set(authority.requests().filter((r) => r.status === 200 && r.audience).map((r) => r.audience));
     assert.ok(audiences.has('https://storage.azure.com'), `token requests: ${JSON.stringify(authority.requests())}`);
     assert.ok(audiences.has('https://eventhubs.azure.net/'));
+    assert.ok(audiences.has('https://monitor.azure.com'));
     assert.equal(await deadLettered(s.run), 0);
   });
 
   for (const mode of ['expired', 'wrong-audience'] as const) {
-    test(`${mode} token: both destinations report what to fix, naming themselves; nothing dead-lettered; a fresh sign-in delivers everything`, async () => {
+    test(`${mode} token: blob, eventhubs and loganalytics report what to fix, naming the destination; nothing dead-lettered; a fresh sign-in delivers everything`, async () => {
       authority.setMode(mode);
       const s = await scenario(`aad-${mode}`);
       const forwarder = s.run.spawnForwarder({ ...authority.env(), LOG_LEVEL: 'warn' });
@@ -128,8 +143,10 @@ describe('Azure AD end to end: DefaultAzureCredential against a local token auth
         const blobLine = await waitForOutput(forwarder, new RegExp(`destination '${s.blob}'.*to fix: check the Azure AD sign-in`), 60_000);
         assert.match(blobLine, mode === 'expired' ? /expired/i : /audience/i);
         assert.match(blobLine, /for audience https:\/\/storage\.azure\.com/);
+        const logsLine = await waitForOutput(forwarder, new RegExp(`"destination":"${s.logs}".*not authorized \\(HTTP 401\\).*Monitoring Metrics Publisher`), 60_000);
+        assert.ok(logsLine.length > 0);
         assert.ok(!forwarder.output().includes(authority.clientSecret), 'the client secret never appears');
-        assert.ok((await s.run.lag(s.blob)) > 0 && (await s.run.lag(s.hub)) > 0, 'nothing committed while the token is refused');
+        for (const d of [s.blob, s.hub, s.logs]) assert.ok((await s.run.lag(d)) > 0, `${d}: nothing committed while the token is refused`);
         assert.equal(await deadLettered(s.run), 0, 'nothing dead-lettered for a credential problem');
       } finally {
         await forwarder.stop('SIGTERM');
@@ -137,7 +154,7 @@ describe('Azure AD end to end: DefaultAzureCredential against a local token auth
       // The operator fixes the credential; a restarted forwarder signs in afresh and delivers every record.
       authority.setMode('valid');
       const fixed = s.run.spawnForwarder(authority.env());
-      await s.run.waitForLagZero([s.blob, s.hub], 120_000, [fixed]);
+      await s.run.waitForLagZero([s.blob, s.hub, s.logs], 120_000, [fixed]);
       await fixed.stop('SIGTERM');
       await delivered(s);
       assert.equal(await deadLettered(s.run), 0);

@@ -1,7 +1,9 @@
 /**
  * TEST DOUBLE of the Azure Monitor Logs Ingestion API — NOT the real service, for tests only.
  *
- * Run as its own process: `node server.js [--port 0] [--max-body-bytes 1048576]` with the
+ * Run as its own process: `node server.js [--port 0] [--max-body-bytes 1048576]
+ * [--tls-cert server.pem --tls-key server.key]` (HTTPS, as the service; the SDK's own bearer
+ * policy refuses plain http) with the
  * expected bearer token in LA_DOUBLE_TOKEN. It prints one JSON line `{"port":…,"endpoint":…}`
  * on stdout once it listens, and stops on SIGTERM.
  *
@@ -23,7 +25,9 @@
  *   GET  /_test/rows?ruleId=…&stream=…   rows stored for a stream (JSON array)
  *   GET  /_test/requests          one entry per ingestion request (status, sizes, rows)
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { gunzipSync } from 'node:zlib';
 
 interface RequestLog {
@@ -50,6 +54,20 @@ const rules = new Map<string, Map<string, Record<string, unknown>[]>>();
 const requests: RequestLog[] = [];
 let throttleLeft = 0;
 let failLeft = 0;
+
+/**
+ * The token LA_DOUBLE_TOKEN names, or an Azure AD access token (a JWT) for the Logs Ingestion
+ * audience that has not expired, as DefaultAzureCredential gets from the test token authority.
+ */
+function bearerAccepted(token: string): boolean {
+  if (expectedToken !== '' && token === expectedToken) return true;
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { aud?: unknown; exp?: unknown };
+    return claims.aud === 'https://monitor.azure.com' && typeof claims.exp === 'number' && claims.exp * 1000 > Date.now();
+  } catch {
+    return false;
+  }
+}
 
 function reply(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
   if (body === undefined) {
@@ -99,7 +117,7 @@ async function ingest(req: IncomingMessage, res: ServerResponse, ruleId: string,
     return done(503, () => error(res, 503, 'ServiceUnavailable', 'test double: injected failure'));
   }
   const auth = req.headers.authorization ?? '';
-  if (!auth.startsWith('Bearer ') || auth.slice(7) !== expectedToken) {
+  if (!auth.startsWith('Bearer ') || !bearerAccepted(auth.slice(7))) {
     return done(401, () => error(res, 401, 'InvalidToken', 'test double: missing or wrong bearer token'));
   }
   const streams = rules.get(ruleId);
@@ -161,7 +179,9 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL): Pro
 
 const INGEST_PATH = /^\/dataCollectionRules\/([^/]+)\/streams\/([^/]+)$/;
 
-const server = createServer((req, res) => {
+const tlsCert = argument('tls-cert', '');
+const tlsKey = argument('tls-key', '');
+const listener: RequestListener = (req, res) => {
   const url = new URL(req.url ?? '/', 'http://double');
   const handle = async (): Promise<void> => {
     if (url.pathname.startsWith('/_test/')) return control(req, res, url);
@@ -177,12 +197,13 @@ const server = createServer((req, res) => {
     if (!res.headersSent) error(res, 500, 'InternalError', `test double: ${(e as Error).message}`);
     else res.destroy();
   });
-});
+};
+const server = tlsCert && tlsKey ? createHttpsServer({ cert: readFileSync(tlsCert), key: readFileSync(tlsKey) }, listener) : createServer(listener);
 
 server.listen(port, '127.0.0.1', () => {
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
-  process.stdout.write(`${JSON.stringify({ port: actual, endpoint: `http://127.0.0.1:${actual}`, maxBodyBytes })}\n`);
+  process.stdout.write(`${JSON.stringify({ port: actual, endpoint: `${tlsCert ? 'https://localhost' : 'http://127.0.0.1'}:${actual}`, maxBodyBytes })}\n`);
 });
 
 const shutdown = (): void => {
