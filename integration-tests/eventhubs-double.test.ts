@@ -11,7 +11,9 @@ import { EventHubProducerClient } from '@azure/event-hubs';
 import rhea from 'rhea';
 import type { EventContext } from 'rhea';
 import { startEventHubsDouble, type EventHubsEndpoint } from '../testkit/eventhubs.js';
-import { signSasToken } from '../testkit/eventhubs-double/auth.js';
+import { EVENTHUBS_AAD_AUDIENCE as EVENTHUBS_AUDIENCE, signSasToken } from '../testkit/eventhubs-double/auth.js';
+import { createTestCertificates } from '../testkit/test-ca.js';
+import { startTokenAuthority } from '../testkit/token-authority.js';
 import { uniqueName } from '../testkit/kafka.js';
 
 const MAX = 64 * 1024;
@@ -248,4 +250,40 @@ describe('Event Hubs test double: maximum event size per tier', () => {
       }
     });
   }
+});
+
+describe('Event Hubs test double: Azure AD tokens on $cbs', () => {
+  test('a JWT from the token authority is accepted; another signer, another audience or an expired one is 401 with the service\'s description', async () => {
+    const certs = createTestCertificates();
+    const authority = await startTokenAuthority(certs);
+    const hub = uniqueName('it-jwt');
+    const double = await startEventHubsDouble({ hubs: [hub], partitions: 1, jwtPublicKeyPath: authority.publicKeyPath });
+    const port = Number(new URL(double.connectionString().split(';')[0]!.replace('Endpoint=sb', 'http')).port);
+    const connection = rhea.create_container().connect({ host: '127.0.0.1', port, reconnect: false } as never);
+    const putJwt = async (token: string): Promise<Record<string, unknown>> =>
+      rawRequest(connection, '$cbs', { application_properties: { operation: 'put-token', type: 'jwt', name: `sb://127.0.0.1:${port}/${hub}` }, body: token });
+    try {
+      assert.equal((await putJwt(authority.mint(EVENTHUBS_AUDIENCE, 'valid')))['status-code'], 202);
+      const expired = await putJwt(authority.mint(EVENTHUBS_AUDIENCE, 'expired'));
+      assert.equal(expired['status-code'], 401);
+      assert.match(String(expired['status-description']), /^ExpiredToken: The token is expired/);
+      const wrongAudience = await putJwt(authority.mint(EVENTHUBS_AUDIENCE, 'wrong-audience'));
+      assert.equal(wrongAudience['status-code'], 401);
+      assert.match(String(wrongAudience['status-description']), /^InvalidAudience/);
+      // Same claims, signed by someone else: refused because the double holds the authority's public key.
+      const other = await startTokenAuthority(certs);
+      try {
+        const forged = await putJwt(other.mint(EVENTHUBS_AUDIENCE, 'valid'));
+        assert.equal(forged['status-code'], 401);
+        assert.match(String(forged['status-description']), /^InvalidSignature/);
+      } finally {
+        await other.stop();
+      }
+    } finally {
+      connection.close();
+      await double.stop();
+      await authority.stop();
+      certs.remove();
+    }
+  });
 });

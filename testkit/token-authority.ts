@@ -76,9 +76,9 @@ function jwt(privateKey: KeyObject, kid: string, claims: Record<string, unknown>
 export async function startTokenAuthority(certs: TestCertificates, options: { port?: number } = {}): Promise<TokenAuthority> {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  const publicKeyPath = path.join(certs.dir, 'token-authority-public.pem');
-  writeFileSync(publicKeyPath, publicKeyPem);
   const kid = randomUUID();
+  const publicKeyPath = path.join(certs.dir, `token-authority-${kid}.pem`);
+  writeFileSync(publicKeyPath, publicKeyPem);
   const tenantId = randomUUID();
   const clientId = randomUUID();
   const clientSecret = randomBytes(24).toString('base64url');
