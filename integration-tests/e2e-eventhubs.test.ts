@@ -61,6 +61,7 @@ describe('Kafka → Forwarder → Event Hubs (test double)', { timeout: 300_000 
   }
 
   async function addDestination(name: string, hubs: { audit: string; operational: string }): Promise<void> {
+    await eh.createHubs(Object.values(hubs));
     await store.apply([parseDestination({ name, type: 'eventhubs', connectionStringEnv: ENV_NAME, hubs }, 'd')]);
   }
 

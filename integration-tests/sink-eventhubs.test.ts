@@ -13,6 +13,8 @@ import type { Sink, SinkRecord } from '../src/sinks/sink.js';
 import { partitionKeyFor } from '../src/sinks/eventhubs/request-builder.js';
 import { eventHubsSinkType } from '../src/sinks/eventhubs/sink.js';
 import { startEventHubsDouble, type EventHubsEndpoint } from '../testkit/eventhubs.js';
+import { signSasToken } from '../testkit/eventhubs-double/auth.js';
+import { OPERATOR_RETRY_AFTER_MS } from '../src/sinks/eventhubs/classify.js';
 import { uniqueName } from '../testkit/kafka.js';
 import { apiEventWithId, idOf, makeSinkRecords } from './helpers/records.js';
 import { sinkContract } from './helpers/sink-contract.js';
@@ -30,18 +32,21 @@ after(async () => {
 
 interface Hubs { audit: string; operational: string }
 
-function createSink(hubs: Hubs): Sink {
+function createSink(hubs: Hubs, connectionString = eh.connectionString()): Sink {
   const settings = eventHubsSinkType.parseSettings({ connectionStringEnv: ENV_NAME, hubs }, 'destinations[0]');
   return eventHubsSinkType.create(settings, {
     name: 'it-eventhubs',
     categories: ['audit', 'operational'],
     logger: silentLogger,
-    env: { [ENV_NAME]: eh.connectionString() },
+    env: { [ENV_NAME]: connectionString },
   });
 }
 
-function freshHubs(): Hubs {
-  return { audit: uniqueName('it-audit'), operational: uniqueName('it-oper') };
+/** New hubs, created on the double first (it refuses unknown hubs, as the service does). */
+async function freshHubs(): Promise<Hubs> {
+  const hubs = { audit: uniqueName('it-audit'), operational: uniqueName('it-oper') };
+  await eh.createHubs(Object.values(hubs));
+  return hubs;
 }
 
 async function records(hub: string): Promise<Record<string, unknown>[]> {
@@ -64,7 +69,7 @@ async function sendUntilDelivered(sink: Sink, batch: SinkRecord[], tries = 20) {
 let contractHubs: Hubs;
 sinkContract('eventhubs (test double)', {
   async create() {
-    contractHubs = freshHubs();
+    contractHubs = await freshHubs();
     return createSink(contractHubs);
   },
   readBack: (category) => records(contractHubs[category]),
@@ -75,8 +80,8 @@ sinkContract('eventhubs (test double)', {
 describe('eventhubs sink specifics', () => {
   let sink: Sink;
   let hubs: Hubs;
-  before(() => {
-    hubs = freshHubs();
+  before(async () => {
+    hubs = await freshHubs();
     sink = createSink(hubs);
   });
   after(async () => {
@@ -143,7 +148,7 @@ describe('eventhubs sink specifics', () => {
     ));
     const longA = makeSinkRecords(5, { audit: false, instance: 'INSTANCE-A' });
     const longB = makeSinkRecords(5, { audit: false, instance: 'INSTANCE-B' });
-    const hub = freshHubs();
+    const hub = await freshHubs();
     const own = createSink(hub);
     try {
       assert.equal((await own.send([...short, ...longA, ...longB])).status, 'delivered');
@@ -163,4 +168,99 @@ describe('eventhubs sink specifics', () => {
       await own.close();
     }
   });
+});
+
+describe('eventhubs sink meets the service\'s refusals (the strict double, the real SDK)', () => {
+  /** A retryable outcome with an error message, for the assertions below. */
+  async function retryableMessage(sink: Sink, batch: SinkRecord[]): Promise<{ message: string; retryAfterMs: number | undefined }> {
+    const outcome = await sink.send(batch);
+    assert.equal(outcome.status, 'retryable', JSON.stringify(outcome));
+    if (outcome.status !== 'retryable') throw new Error('unreachable');
+    return { message: outcome.error.message, retryAfterMs: outcome.retryAfterMs };
+  }
+
+  test('a wrong SharedAccessKey: retryable (slowly), the message names the destination, the refusal and what to fix; nothing dead-lettered, the key never shown', async () => {
+    const hubs = await freshHubs();
+    const wrongKey = Buffer.alloc(32, 9).toString('base64');
+    const sink = createSink(hubs, eh.connectionString().replace(eh.policy.key, wrongKey));
+    try {
+      const { message, retryAfterMs } = await retryableMessage(sink, makeSinkRecords(3, { audit: true }));
+      assert.match(message, /destination 'it-eventhubs'/);
+      assert.match(message, /InvalidSignature/);
+      assert.match(message, new RegExp(`to fix: check the connection string in environment variable ${ENV_NAME}: SharedAccessKeyName and SharedAccessKey`));
+      assert.ok(!message.includes(wrongKey) && !message.includes(eh.policy.key), 'no key in the message');
+      assert.equal(retryAfterMs, OPERATOR_RETRY_AFTER_MS);
+      const health = await sink.healthcheck();
+      assert.equal(health.ok, false);
+      assert.match(!health.ok ? health.problem : '', /InvalidSignature.*to fix: check the connection string/);
+    } finally {
+      await sink.close();
+    }
+    assert.deepEqual(await records(hubs.audit), []);
+  });
+
+  test('an expired SharedAccessSignature in the connection string: retryable, "ExpiredToken", what to fix', async () => {
+    const hubs = await freshHubs();
+    const endpoint = eh.connectionString().split(';')[0]!;
+    const expired = signSasToken(`${endpoint.replace('Endpoint=', '')}/`, eh.policy.name, eh.policy.key, Math.floor(Date.now() / 1000) - 5);
+    const sink = createSink(hubs, `${endpoint};SharedAccessSignature=${expired};UseDevelopmentEmulator=true`);
+    try {
+      const { message } = await retryableMessage(sink, makeSinkRecords(2, { audit: false }));
+      assert.match(message, /ExpiredToken: The token is expired/);
+      assert.match(message, /to fix: .*SharedAccessSignature that is current/);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  test('a hub that does not exist: retryable (slowly), the message says to create it or change hubs; nothing dead-lettered', async () => {
+    const hubs = { audit: uniqueName('missing-audit'), operational: uniqueName('missing-oper') };
+    const sink = createSink(hubs);
+    try {
+      const { message, retryAfterMs } = await retryableMessage(sink, makeSinkRecords(2, { audit: true }));
+      assert.match(message, /could not be found/);
+      assert.match(message, new RegExp(`to fix: create event hub '${hubs.audit}' in the namespace`));
+      assert.equal(retryAfterMs, OPERATOR_RETRY_AFTER_MS);
+      // Provisioned later (as an operator would), the same batch goes through.
+      await eh.createHubs(Object.values(hubs));
+      const { outcome } = await sendUntilDelivered(sink, makeSinkRecords(2, { audit: true }));
+      assert.equal(outcome.status, 'delivered');
+    } finally {
+      await sink.close();
+    }
+  });
+});
+
+describe('eventhubs sink and the tier\'s maximum event size', () => {
+  for (const [tier, limit] of [['basic', 256 * 1024], ['standard', 1024 * 1024]] as const) {
+    test(`${tier} (${limit / 1024} KB): a record of ~${Math.round((limit * 0.6) / 1024)} KB is delivered, one over ${limit / 1024} KB dead-lettered (RECORD_TOO_LARGE); bodies never above the limit`, async () => {
+      const double = await startEventHubsDouble({ tier, partitions: 1 });
+      const hubs = { audit: uniqueName(`${tier}-audit`), operational: uniqueName(`${tier}-oper`) };
+      await double.createHubs(Object.values(hubs));
+      const settings = eventHubsSinkType.parseSettings({ connectionStringEnv: ENV_NAME, hubs }, 'destinations[0]');
+      const sink = eventHubsSinkType.create(settings, { name: `it-${tier}`, categories: ['audit', 'operational'], logger: silentLogger, env: { [ENV_NAME]: double.connectionString() } });
+      const padded = (id: string, bytes: number, offset: string): SinkRecord => {
+        const record = toSinkRecord(apiEventWithId(id, { audit: true }), { topic: 'insight-logs-audit', partition: 0, offset });
+        (record.event as { uri: string }).uri += `&pad=${'x'.repeat(bytes)}`;
+        record.json = JSON.stringify(record.event);
+        return record;
+      };
+      try {
+        const fits = padded('fits', Math.round(limit * 0.6), '1');
+        const tooBig = padded('too-big', limit + 1024, '2');
+        const small = makeSinkRecords(20, { audit: true });
+        const outcome = await sink.send([...small, fits, tooBig]);
+        assert.equal(outcome.status, 'delivered', JSON.stringify(outcome).slice(0, 300));
+        assert.deepEqual(outcome.status === 'delivered' ? outcome.rejected?.map((r) => [idOf(r.record.event), r.code]) : [], [['too-big', 'RECORD_TOO_LARGE']]);
+        const events = await double.readAll(hubs.audit);
+        for (const e of events) assert.ok(Buffer.byteLength(JSON.stringify(e.body)) <= limit);
+        const ids = new Set(events.flatMap((e) => (e.body as { records: Record<string, unknown>[] }).records.map(idOf)));
+        assert.ok(ids.has('fits'));
+        for (const r of small) assert.ok(ids.has(idOf(r.event)));
+      } finally {
+        await sink.close();
+        await double.stop();
+      }
+    });
+  }
 });

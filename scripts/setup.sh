@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set-up of a fresh Debian/Ubuntu machine: system packages (Java 17 and Maven for the local
-# Kafka broker, kcat and python3-avro for interoperability checks, tmux for the terminal
-# tests, prometheus for the alert and dashboard tests), npm packages, and the Kafka broker's jars from Maven Central.
+# Kafka broker, kcat, python3-avro and python3-azure for interoperability checks, openssl for
+# the tests' throwaway certificates, tmux for the terminal tests, prometheus for the alert and
+# dashboard tests), npm packages, and the Kafka broker's jars from Maven Central.
 #
 #   bash scripts/setup.sh           # npm run setup: say what it does, fail on what it cannot
 #   bash scripts/setup.sh --quiet   # npm run demo / npm test: silent when all is in place
@@ -30,6 +31,8 @@ command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 /usr/bin/python3 -c 'import avro' >/dev/null 2>&1 || missing+=(python3-avro)
+/usr/bin/python3 -c 'import azure.eventhub' >/dev/null 2>&1 || missing+=(python3-azure)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 if ((${#missing[@]})); then
   if ! command -v apt-get >/dev/null 2>&1; then

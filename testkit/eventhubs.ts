@@ -7,10 +7,12 @@
  *     without Docker and is kept small; fault injection is not available there.
  * `readAll` always reads through the real EventHubConsumerClient, never the double's memory.
  */
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { EventHubConsumerClient, earliestEventPosition, type ReceivedEventData } from '@azure/event-hubs';
 import { startDoubleProcess } from './double-process.js';
 import { dockerAvailable } from './services.js';
+import type { TestCertificates } from './test-ca.js';
 
 export interface ReadEvent {
   partitionId: string;
@@ -24,6 +26,17 @@ export interface EventHubsEndpoint {
   kind: 'double' | 'emulator';
   /** Emulator-style connection string (plain TCP), optionally with EntityPath. */
   connectionString(hub?: string): string;
+  /**
+   * Double started with `tls`: a production-style connection string (AMQP over TLS on the TLS
+   * port, no UseDevelopmentEmulator); the client must trust the test CA (NODE_EXTRA_CA_CERTS).
+   */
+  tlsConnectionString(hub?: string, options?: { key?: string; keyName?: string }): string;
+  /** Double started with `tls`: `localhost:<tls port>`, a `fullyQualifiedNamespace` for Azure AD sign-in. */
+  tlsNamespace: string | undefined;
+  /** The SAS policy the connection strings use. */
+  policy: { name: string; key: string };
+  /** Creates hubs (the double refuses unknown hubs, as the service does); the emulator has them from its config. */
+  createHubs(names: readonly string[]): Promise<void>;
   /** The negotiated maximum event size. */
   maxMessageSize: number;
   controlUrl: string | undefined;
@@ -43,13 +56,25 @@ export interface StartOptions {
   hubs?: string[];
   partitions?: number;
   maxMessageSize?: number;
-  /** Double only: false makes unknown hub names `amqp:not-found`, as on the service. */
+  /** Double only: the tier's maximum event size (basic 256 KB, standard 1 MB); maxMessageSize wins. */
+  tier?: 'basic' | 'standard';
+  /** Double only: true creates unknown hubs on first use; by default they are `amqp:not-found`, as on the service. */
   autoCreate?: boolean;
+  /** Double only: also listen for AMQP over TLS with this certificate. */
+  tls?: TestCertificates;
+  /** Double only: the SAS policy (default: a fresh random key per double). */
+  policy?: { name: string; key: string };
+  /** Double only: verify Azure AD token signatures with this PEM public key (the local token authority's). */
+  jwtPublicKeyPath?: string;
 }
 
 function connectionStringFor(host: string, port: number, keyName: string, key: string): (hub?: string) => string {
   return (hub) => `Endpoint=sb://${host}:${port};SharedAccessKeyName=${keyName};SharedAccessKey=${key};${hub ? `EntityPath=${hub};` : ''}UseDevelopmentEmulator=true`;
 }
+
+const NO_TLS = (): never => {
+  throw new Error('start the Event Hubs double with `tls` for a TLS connection string');
+};
 
 async function readAllWith(connectionString: string, hub: string, options: { timeoutMs?: number; minEvents?: number } = {}): Promise<ReadEvent[]> {
   const client = new EventHubConsumerClient('$Default', connectionString, hub, { retryOptions: { maxRetries: 2, timeoutInMs: 10_000, retryDelayInMs: 200 } });
@@ -96,21 +121,33 @@ async function readAllWith(connectionString: string, hub: string, options: { tim
 /** The project's test double as a child process; resolves once it listens. */
 export async function startEventHubsDouble(options: StartOptions = {}): Promise<EventHubsEndpoint> {
   const server = fileURLToPath(new URL('./eventhubs-double/server.js', import.meta.url));
-  const args = [server, '--port', '0', '--partitions', String(options.partitions ?? 2)];
+  // A fresh key per double: a test that signs with anything else is refused, as on the service.
+  const policy = options.policy ?? { name: 'insight-logs-test', key: randomBytes(32).toString('base64') };
+  const args = [server, '--port', '0', '--partitions', String(options.partitions ?? 2), '--policy', `${policy.name}=${policy.key}`];
   if (options.hubs?.length) args.push('--hubs', options.hubs.join(','));
+  if (options.tier) args.push('--tier', options.tier);
   if (options.maxMessageSize) args.push('--max-message-size', String(options.maxMessageSize));
-  if (options.autoCreate === false) args.push('--no-auto-create');
-  const double = await startDoubleProcess<{ port: number; controlUrl: string; maxMessageSize: number }>('eventhubs double', server, args.slice(1));
+  if (options.autoCreate) args.push('--auto-create');
+  if (options.tls) args.push('--tls-port', '0', '--tls-cert', options.tls.certPath, '--tls-key', options.tls.keyPath);
+  if (options.jwtPublicKeyPath) args.push('--jwt-public-key', options.jwtPublicKeyPath);
+  const double = await startDoubleProcess<{ port: number; tlsPort?: number; controlUrl: string; maxMessageSize: number }>('eventhubs double', server, args.slice(1));
   const started = double.started;
   const control = async (path: string): Promise<Record<string, unknown>> => {
     const res = await fetch(`${started.controlUrl}${path}`, { method: 'POST' });
     if (!res.ok) throw new Error(`eventhubs double ${path}: HTTP ${res.status} ${await res.text()}`);
     return (await res.json()) as Record<string, unknown>;
   };
-  const connectionString = connectionStringFor('127.0.0.1', started.port, 'test', 'not-a-secret');
+  const connectionString = connectionStringFor('127.0.0.1', started.port, policy.name, policy.key);
+  const tlsNamespace = started.tlsPort !== undefined ? `localhost:${started.tlsPort}` : undefined;
   return {
     kind: 'double',
     connectionString,
+    tlsConnectionString: tlsNamespace
+      ? (hub, sas = {}) => `Endpoint=sb://${tlsNamespace}/;SharedAccessKeyName=${sas.keyName ?? policy.name};SharedAccessKey=${sas.key ?? policy.key}${hub ? `;EntityPath=${hub}` : ''}`
+      : NO_TLS,
+    tlsNamespace,
+    policy,
+    createHubs: async (names) => void (await control(`/hubs?name=${encodeURIComponent(names.join(','))}`)),
     maxMessageSize: started.maxMessageSize,
     controlUrl: started.controlUrl,
     dropConnections: async () => Number((await control('/drop-connections')).dropped),
@@ -155,11 +192,17 @@ async function startEmulator(options: StartOptions): Promise<EventHubsEndpoint> 
     .withWaitStrategy(Wait.forLogMessage(/Emulator Service is Successfully Up/))
     .withStartupTimeout(180_000)
     .start();
-  const connectionString = connectionStringFor(emulator.getHost(), emulator.getMappedPort(5672), 'RootManageSharedAccessKey', 'SAS_KEY_VALUE');
+  const policy = { name: 'RootManageSharedAccessKey', key: 'SAS_KEY_VALUE' };
+  const connectionString = connectionStringFor(emulator.getHost(), emulator.getMappedPort(5672), policy.name, policy.key);
   const unsupported = async (): Promise<never> => { throw new Error('fault injection needs the test double, not the emulator'); };
   return {
     kind: 'emulator',
     connectionString,
+    tlsConnectionString: NO_TLS,
+    tlsNamespace: undefined,
+    policy,
+    // Hubs come from Config.json (`hubs`); names outside it do not exist there either.
+    createHubs: async () => undefined,
     maxMessageSize: 1024 * 1024,
     controlUrl: undefined,
     dropConnections: unsupported,

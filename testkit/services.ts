@@ -31,10 +31,10 @@ export interface Services {
   stop(): Promise<void>;
 }
 
-export function azuriteConnectionString(host: string, port: number): string {
+export function azuriteConnectionString(host: string, port: number, protocol: 'http' | 'https' = 'http'): string {
   return (
-    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
-    `BlobEndpoint=http://${host}:${port}/${AZURITE_ACCOUNT};`
+    `DefaultEndpointsProtocol=${protocol};AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+    `BlobEndpoint=${protocol}://${host}:${port}/${AZURITE_ACCOUNT};`
   );
 }
 

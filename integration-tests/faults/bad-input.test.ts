@@ -81,6 +81,7 @@ describe('fault: bad input on the topics', { timeout: 170_000 }, () => {
     names.hub = run.name('hub');
     names.mirror = run.name('mirror');
     Object.assign(hubs, { audit: run.name('hub-audit'), operational: run.name('hub-operational') });
+    await eh.createHubs(Object.values(hubs));
     Object.assign(targets, { audit: run.name('mirror-audit', true), operational: run.name('mirror-operational', true) });
     await run.addDestinations([
       { name: names.hub, type: 'eventhubs', connectionStringEnv: EH_ENV, hubs },

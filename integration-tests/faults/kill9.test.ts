@@ -31,6 +31,7 @@ describe('fault: kill -9 of the forwarder at random points', { timeout: LONG ? 9
     names.hub = run.name('hub');
     Object.assign(targets, { audit: run.name('mirror-audit', true), operational: run.name('mirror-operational', true) });
     Object.assign(hubs, { audit: run.name('hub-audit'), operational: run.name('hub-operational') });
+    await eh.createHubs(Object.values(hubs));
     await run.addDestinations([
       { name: names.mirror, type: 'kafka', brokers: run.brokers, topics: targets, exactlyOnce: true },
       { name: names.hub, type: 'eventhubs', connectionStringEnv: EH_ENV, hubs },

@@ -45,6 +45,7 @@ describe('fault: destination outages (storage down, connections dropped, 429/503
     Object.assign(names, { blob: run.name('blob'), hub: run.name('hub'), la: run.name('la') });
     Object.assign(containers, { audit: run.name('a'), operational: run.name('o') });
     Object.assign(hubs, { audit: run.name('hub-audit'), operational: run.name('hub-operational') });
+    await eh.createHubs(Object.values(hubs));
     await run.addDestinations([
       { name: names.blob, type: 'blob', connectionStringEnv: ENV.blob, containers },
       { name: names.hub, type: 'eventhubs', connectionStringEnv: ENV.hub, hubs },

@@ -35,6 +35,7 @@ describe('fault: two forwarders, one killed, scaled back to two', { timeout: LON
     dir = await mkdtemp(path.join(os.tmpdir(), 'fault-rebalance-'));
     Object.assign(names, { dir: run.name('dir'), hub: run.name('hub') });
     Object.assign(hubs, { audit: run.name('hub-audit'), operational: run.name('hub-operational') });
+    await eh.createHubs(Object.values(hubs));
     await run.addDestinations([
       { name: names.dir, type: 'dir', path: dir },
       { name: names.hub, type: 'eventhubs', connectionStringEnv: EH_ENV, hubs },

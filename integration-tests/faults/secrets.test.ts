@@ -34,15 +34,17 @@ describe('fault: no secret in any output line', { timeout: 170_000 }, () => {
   before(async () => {
     run = new FaultRun('secrets', { brokers: (await getServices()).kafkaBrokers });
     await run.setup();
-    eh = await startEventHubsDouble({ partitions: 2 });
-    // The double accepts any key: the SAS tokens the SDK signs with it travel on the wire.
-    env.FAULT_EH_CS = eh.connectionString().replace('SharedAccessKey=not-a-secret', `SharedAccessKey=${secrets.sharedAccessKey}`);
+    // The secret is the hub's policy key: the SAS tokens the SDK signs with it travel on the wire.
+    eh = await startEventHubsDouble({ partitions: 2, policy: { name: 'fault-secrets', key: secrets.sharedAccessKey } });
+    env.FAULT_EH_CS = eh.connectionString();
     assert.ok(env.FAULT_EH_CS.includes(secrets.sharedAccessKey));
     // Storage that does not answer: every send fails and is logged.
     env.FAULT_BLOB_CS = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${secrets.accountKey};BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;`;
     env.FAULT_SASL_PASSWORD = secrets.saslPassword;
+    const hubs = { audit: run.name('a'), operational: run.name('o') };
+    await eh.createHubs(Object.values(hubs));
     await run.addDestinations([
-      { name: run.name('hub'), type: 'eventhubs', connectionStringEnv: 'FAULT_EH_CS', hubs: { audit: run.name('a'), operational: run.name('o') } },
+      { name: run.name('hub'), type: 'eventhubs', connectionStringEnv: 'FAULT_EH_CS', hubs },
       { name: run.name('blob'), type: 'blob', connectionStringEnv: 'FAULT_BLOB_CS' },
       // SASL against a broker without SASL: authentication fails, over and over.
       { name: run.name('mirror'), type: 'kafka', brokers: run.brokers, allowInsecure: true, sasl: { mechanism: 'plain', username: 'mirror', passwordEnv: 'FAULT_SASL_PASSWORD' }, topics: { audit: run.name('ma', true), operational: run.name('mo', true) } },

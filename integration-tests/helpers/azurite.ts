@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { azuriteConnectionString, freePort } from '../../testkit/services.js';
+import { AZURITE_ACCOUNT, azuriteConnectionString, freePort } from '../../testkit/services.js';
+import type { TestCertificates } from '../../testkit/test-ca.js';
 
 export interface AzuriteOptions {
   /** Loopback port; a free one when omitted. */
@@ -18,10 +19,17 @@ export interface AzuriteOptions {
   location?: string;
   /** Milliseconds to wait for the server to answer (default 30 s). */
   startTimeoutMs?: number;
+  /**
+   * HTTPS with this certificate and Azure AD bearer tokens accepted (`--oauth basic`: Azurite
+   * checks a token's issuer, audience and lifetime, not its signature); shared keys still work.
+   */
+  oauth?: TestCertificates;
 }
 
 export interface AzuriteInstance {
   readonly connectionString: string;
+  /** `http(s)://127.0.0.1:<port>/devstoreaccount1`: the `accountUrl` of an Azure AD blob destination. */
+  readonly accountUrl: string;
   readonly port: number;
   readonly location: string;
   readonly running: boolean;
@@ -73,7 +81,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     output = '';
     const proc = spawn(
       process.execPath,
-      [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--skipApiVersionCheck'],
+      [
+        main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--skipApiVersionCheck',
+        ...(options.oauth ? ['--oauth', 'basic', '--cert', options.oauth.certPath, '--key', options.oauth.keyPath] : []),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = proc;
@@ -118,8 +129,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
 
   await start();
 
+  const protocol = options.oauth ? 'https' : 'http';
   return {
-    connectionString: azuriteConnectionString('127.0.0.1', port),
+    connectionString: azuriteConnectionString('127.0.0.1', port, protocol),
+    accountUrl: `${protocol}://127.0.0.1:${port}/${AZURITE_ACCOUNT}`,
     port,
     location,
     get running() {

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { logAnalyticsStreamDeclarations } from '../../src/azure/templates.js';
 import { mintTestJwt } from '../../testkit/bearer-token.js';
@@ -16,6 +17,7 @@ export type { ColumnProblem };
 /** The audience the Logs Ingestion API requires ("Logs Ingestion API in Azure Monitor", Token audience). */
 export const MONITOR_AUDIENCE = 'https://monitor.azure.com';
 type StreamDeclarations = Record<string, { columns: { name: string; type: string }[] }>;
+import type { TestCertificates } from '../../testkit/test-ca.js';
 
 export interface IngestionRequestLog {
   ruleId: string;
@@ -27,7 +29,7 @@ export interface IngestionRequestLog {
 }
 
 export interface LogAnalyticsDouble {
-  /** http://127.0.0.1:<port> — needs allowInsecure: true. */
+  /** http://127.0.0.1:<port> (needs allowInsecure: true), or https://localhost:<port> when started with `tls`. */
   endpoint: string;
   /** A JWT the double accepts (audience https://monitor.azure.com, valid for an hour; unsigned in effect). */
   token: string;
@@ -57,17 +59,33 @@ export function uniqueRuleId(): string {
   return `dcr-${randomBytes(16).toString('hex')}`;
 }
 
-export async function startLogAnalyticsDouble(options: { maxBodyBytes?: number } = {}): Promise<LogAnalyticsDouble> {
+/** A JSON request trusting the test CA (this process cannot take NODE_EXTRA_CA_CERTS any more). */
+function httpsJson(url: string, method: string, ca: string, body?: unknown): Promise<{ ok: boolean; status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, ca, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => { text += d.toString('utf8'); });
+      res.on('end', () => resolve({ ok: (res.statusCode ?? 0) < 300, status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
+}
+
+export async function startLogAnalyticsDouble(options: { maxBodyBytes?: number; tls?: TestCertificates } = {}): Promise<LogAnalyticsDouble> {
   const server = fileURLToPath(new URL('../loganalytics-double/server.js', import.meta.url));
   const token = mintTestJwt({ aud: MONITOR_AUDIENCE, oid: randomBytes(8).toString('hex') });
   const args = [server, '--port', '0'];
   if (options.maxBodyBytes) args.push('--max-body-bytes', String(options.maxBodyBytes));
+  if (options.tls) args.push('--tls-cert', options.tls.certPath, '--tls-key', options.tls.keyPath);
   const double = await startDoubleProcess<{ port: number; endpoint: string; maxBodyBytes: number }>('loganalytics double', server, args.slice(1));
   const started = double.started;
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${started.endpoint}${path}`, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
-    if (!res.ok) throw new Error(`loganalytics double ${method} ${path}: HTTP ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
+    const res = options.tls
+      ? await httpsJson(`${started.endpoint}${path}`, method, options.tls.ca, body)
+      : await fetch(`${started.endpoint}${path}`, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) }).then(async (r) => ({ ok: r.ok, status: r.status, text: await r.text() }));
+    if (!res.ok) throw new Error(`loganalytics double ${method} ${path}: HTTP ${res.status} ${res.text}`);
+    return JSON.parse(res.text) as T;
   };
   return {
     endpoint: started.endpoint,

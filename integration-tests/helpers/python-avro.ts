@@ -3,16 +3,11 @@
  * implementation (Debian's python3-avro), to check the wire format against a second
  * implementation. Missing python3-avro is an error with the fix in its message, never a skip.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { EventKind } from '../../src/events/types.js';
 import { repoRoot } from '../../testkit/services.js';
-
-const execFileP = promisify(execFile);
-
-/** Debian installs python3-avro for the system interpreter, which may not be the `python3` on PATH (pyenv). */
-const CANDIDATES = [process.env.INSIGHT_LOGS_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => Boolean(p));
+import { findPython } from './python.js';
 
 export interface PythonDecoded { kind: EventKind; fingerprint: string; event: Record<string, unknown> }
 export interface PythonFingerprint { canonical: string; fingerprint: string }
@@ -61,18 +56,5 @@ export class PythonAvro {
 
 /** The first interpreter that can `import avro`; throws a clear error when there is none. */
 export async function pythonAvro(): Promise<PythonAvro> {
-  const tried: string[] = [];
-  for (const python of CANDIDATES) {
-    try {
-      await execFileP(python, ['-c', 'import avro.io, avro.schema'], { timeout: 30_000 });
-      return new PythonAvro(python);
-    } catch (err) {
-      tried.push(`${python}: ${(err as Error).message.split('\n')[0]}`);
-    }
-  }
-  throw new Error(
-    'python3-avro is required for the Avro interop test and was not found. Install it with ' +
-    '`apt-get install -y --no-install-recommends python3-avro` (or point INSIGHT_LOGS_PYTHON at a python with the avro package). ' +
-    `Tried: ${tried.join('; ')}`,
-  );
+  return new PythonAvro(await findPython('avro.io, avro.schema', 'python3-avro', 'the Avro interop test'));
 }

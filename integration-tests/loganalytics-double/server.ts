@@ -1,8 +1,10 @@
 /**
  * TEST DOUBLE of the Azure Monitor Logs Ingestion API — NOT the real service, for tests only.
  *
- * Run as its own process: `node server.js [--port 0] [--max-body-bytes 1048576] [--audience https://monitor.azure.com]`.
- * It prints one JSON line `{"port":…,"endpoint":…}` on stdout once it listens, and stops on SIGTERM.
+ * Run as its own process: `node server.js [--port 0] [--max-body-bytes 1048576]
+ * [--audience https://monitor.azure.com] [--tls-cert server.pem --tls-key server.key]` (HTTPS,
+ * as the service; the SDK's own bearer policy refuses plain http). It prints one JSON line
+ * `{"port":…,"endpoint":…}` on stdout once it listens, and stops on SIGTERM.
  *
  * It implements the contract @azure/monitor-ingestion 1.2 uses (read from its source) and
  * checks what the service checks ("Logs Ingestion API in Azure Monitor", "Azure Monitor
@@ -31,7 +33,9 @@
  *   GET  /_test/requests          one entry per ingestion request (status, sizes, rows)
  *   GET  /_test/problems          undeclared or mistyped columns seen, one entry per column and stream
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { gunzipSync } from 'node:zlib';
 import { checkBearerToken } from '../../testkit/bearer-token.js';
 
@@ -212,7 +216,9 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL): Pro
 
 const INGEST_PATH = /^\/dataCollectionRules\/([^/]+)\/streams\/([^/]+)$/;
 
-const server = createServer((req, res) => {
+const tlsCert = argument('tls-cert', '');
+const tlsKey = argument('tls-key', '');
+const listener: RequestListener = (req, res) => {
   const url = new URL(req.url ?? '/', 'http://double');
   const handle = async (): Promise<void> => {
     if (url.pathname.startsWith('/_test/')) return control(req, res, url);
@@ -228,12 +234,13 @@ const server = createServer((req, res) => {
     if (!res.headersSent) error(res, 500, 'InternalError', `test double: ${(e as Error).message}`);
     else res.destroy();
   });
-});
+};
+const server = tlsCert && tlsKey ? createHttpsServer({ cert: readFileSync(tlsCert), key: readFileSync(tlsKey) }, listener) : createServer(listener);
 
 server.listen(port, '127.0.0.1', () => {
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
-  process.stdout.write(`${JSON.stringify({ port: actual, endpoint: `http://127.0.0.1:${actual}`, maxBodyBytes, audience })}\n`);
+  process.stdout.write(`${JSON.stringify({ port: actual, endpoint: `${tlsCert ? 'https://localhost' : 'http://127.0.0.1'}:${actual}`, maxBodyBytes, audience })}\n`);
 });
 
 const shutdown = (): void => {

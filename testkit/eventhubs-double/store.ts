@@ -49,7 +49,10 @@ export class HubStore {
     for (const name of initialHubs) this.create(name);
   }
 
-  private create(name: string): Hub {
+  /** Creates the hub (provisioning); an existing hub is returned as it is. */
+  create(name: string): Hub {
+    const existing = this.hubs.get(name);
+    if (existing) return existing;
     const hub: Hub = {
       name,
       createdAt: new Date(),

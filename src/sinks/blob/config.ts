@@ -26,6 +26,9 @@ export interface BlobSinkSettings {
   readonly maxBlocksPerBlob: number;
 }
 
+/** The audience of Azure AD tokens for Storage (the SDK asks for scope `https://storage.azure.com/.default`; Azurite accepts it with or without the slash). */
+export const STORAGE_AAD_AUDIENCE = 'https://storage.azure.com';
+
 const KEYS = ['connectionStringEnv', 'accountUrl', 'containers', 'maxBlockBytes', 'maxBlocksPerBlob'];
 /** Azure's container rule: 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit. */
 const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$/;

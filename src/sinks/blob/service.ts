@@ -7,7 +7,7 @@
  * whole batches with backoff, and the append-position checks make those retries safe.
  */
 import { BlobServiceClient, StorageRetryPolicyType, type StoragePipelineOptions } from '@azure/storage-blob';
-import { DefaultAzureCredential } from '@azure/identity';
+import { azureAdCredential } from '../azure-credential.js';
 import { urlForLogs } from '../../logging.js';
 import type { ArchiveReader } from '../layout/archive.js';
 
@@ -53,7 +53,7 @@ function createServiceClient(credentials: BlobCredentials, retry: SdkRetryOption
   };
   return credentials.kind === 'connectionString'
     ? BlobServiceClient.fromConnectionString(credentials.connectionString, options)
-    : new BlobServiceClient(credentials.accountUrl, new DefaultAzureCredential(), options);
+    : new BlobServiceClient(credentials.accountUrl, azureAdCredential(), options);
 }
 
 export function createBlobService(credentials: BlobCredentials, retry: SdkRetryOptions = {}): BlobService {

@@ -7,7 +7,7 @@
  * with its reply lost; the bytes at our position are compared with our block, and when they
  * match the block counts as delivered instead of being written twice.
  */
-import { InsightLogsError } from '../../errors.js';
+import { InsightLogsError, describeError } from '../../errors.js';
 import { scrubSecrets, type Logger } from '../../logging.js';
 import { KeyedQueue } from '../keyed-queue.js';
 import { mapInWorkerPool } from '../worker-pool.js';
@@ -16,7 +16,7 @@ import { continuationName } from '../layout/path.js';
 import type { HealthResult, RejectedRecord, SendOptions, SendOutcome, Sink, SinkContext, SinkRecord, SinkType } from '../sink.js';
 import { classifyBlobError } from './classify.js';
 import { CONNECTION_STRING_ENV_FLAG, azureCredentials } from '../azure-auth.js';
-import { BLOB_AUTH, parseBlobSettings, type BlobSinkSettings } from './config.js';
+import { BLOB_AUTH, STORAGE_AAD_AUDIENCE, parseBlobSettings, type BlobSinkSettings } from './config.js';
 import { packBlocks } from './request-builder.js';
 import { createBlobService, type AppendBlobState, type BlobService } from './service.js';
 
@@ -74,7 +74,14 @@ export class BlobSink implements Sink {
     const failure = classifyBlobError(error);
     const reason = failure.kind === 'retryable' ? failure.reason : `storage kept refusing the append (${failure.kind})`;
     const retryAfterMs = failure.kind === 'retryable' ? failure.retryAfterMs : undefined;
-    const message = `blob storage ${this.service.endpoint}: ${reason}`;
+    // Refused credentials: name the destination, what storage said (expired, wrong audience …) and what to fix.
+    const refused = failure.kind === 'retryable' && failure.operator && /refused the credentials|no Azure AD token/.test(failure.reason);
+    const fix = refused && this.settings.auth.kind === 'azureAd'
+      ? `; to fix: check the Azure AD sign-in (DefaultAzureCredential: AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET, workload or managed identity): the token must be current, for audience ${STORAGE_AAD_AUDIENCE}, and its identity needs the Storage Blob Data Contributor role on the account or container`
+      : '';
+    const message = refused
+      ? `destination '${this.context.name}': blob storage ${this.service.endpoint}: ${reason}: ${scrubSecrets(describeError(error))}${fix}`
+      : `blob storage ${this.service.endpoint}: ${reason}`;
     if (failure.kind === 'retryable' && failure.operator) this.logger.error({ err: error }, `${message}; records are kept and retried until this is fixed`);
     else this.logger.warn({ err: error }, message);
     const wrapped = new InsightLogsError('SINK_UNAVAILABLE', scrubSecrets(message), { cause: error, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });

@@ -15,6 +15,8 @@ export type EventHubsFailure =
       resetClient: boolean;
       /** A short explanation without secrets, for outcomes and healthchecks. */
       reason: string;
+      /** A human must fix something: the credentials, or the namespace / hub names. */
+      operator?: 'credentials' | 'entity';
     }
   /** The service refused an event as too large although it fitted the batch: shrink bodies and resend. */
   | { kind: 'too-large'; reason: string };
@@ -72,10 +74,9 @@ export function classifyEventHubsError(error: unknown): EventHubsFailure {
   }
   if (UNAVAILABLE_CODES.has(code)) return { kind: 'retryable', resetClient: false, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), reason: `the service is unavailable or timed out (${code})` };
   if (OPERATOR_CODES.has(code)) {
-    const what = code === 'UnauthorizedError' || code === 'CredentialUnavailableError' || code === 'AuthenticationRequiredError'
-      ? 'the credentials were refused or are unavailable'
-      : 'the namespace or hub was not found or cannot be used';
-    return { kind: 'retryable', resetClient: true, retryAfterMs: OPERATOR_RETRY_AFTER_MS, reason: `${what} (${code})` };
+    const credentials = code === 'UnauthorizedError' || code === 'CredentialUnavailableError' || code === 'AuthenticationRequiredError';
+    const what = credentials ? 'the credentials were refused or are unavailable' : 'the namespace or hub was not found or cannot be used';
+    return { kind: 'retryable', resetClient: true, retryAfterMs: OPERATOR_RETRY_AFTER_MS, reason: `${what} (${code})`, operator: credentials ? 'credentials' : 'entity' };
   }
   // Unknown errors: still retryable (never drop a record over an unexplained fault), with a fresh client.
   return { kind: 'retryable', resetClient: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), reason: `unexpected error (${code})` };

@@ -16,6 +16,15 @@ test('Azure AD by namespace, custom hubs', () => {
   assert.equal(s.hubs.operational, 'insight-logs-operational');
 });
 
+test('a namespace may carry a port (proxies, private endpoints, the test double over TLS)', () => {
+  for (const host of ['localhost:5671', 'ns1.servicebus.windows.net:443', '127.0.0.1:12101']) {
+    assert.deepEqual(parseEventHubsSettings({ fullyQualifiedNamespace: host }, 'd').auth, { kind: 'azureAd', fullyQualifiedNamespace: host });
+  }
+  for (const bad of ['localhost:0', 'localhost:65536', 'ns:5671', 'ns1.servicebus.windows.net:', 'ns1.servicebus.windows.net:80/x']) {
+    assert.throws(() => parseEventHubsSettings({ fullyQualifiedNamespace: bad }, 'd'), /d\.fullyQualifiedNamespace: expected a host name/, bad);
+  }
+});
+
 test('errors name the path and never echo a pasted secret', () => {
   const secret = 'Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=SUPERSECRET';
   assert.throws(() => parseEventHubsSettings({ connectionStringEnv: secret }, 'destinations[2]'), (e: Error) => {

@@ -16,6 +16,9 @@ export interface EventHubsSinkSettings {
   readonly hubs: Readonly<Record<CategoryName, string>>;
 }
 
+/** The audience of Azure AD tokens for Event Hubs (the SDK asks for scope `https://eventhubs.azure.net//.default`). */
+export const EVENTHUBS_AAD_AUDIENCE = 'https://eventhubs.azure.net/';
+
 const KEYS = ['connectionStringEnv', 'fullyQualifiedNamespace', 'hubs'];
 /** Event Hubs' own rule: letters, digits, `.`, `_`, `-`; start and end with a letter or digit; ≤ 256. */
 const HUB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,254}[A-Za-z0-9])?$/;
@@ -27,14 +30,18 @@ const HUBS: PerCategoryNamesRule = {
   isValid: (name) => HUB_NAME.test(name),
   rule: 'an event hub name is 1-256 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
 };
-/** A host name, no scheme, no path: `<namespace>.servicebus.windows.net` (or a private/sovereign host). */
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+/**
+ * A host name, no scheme, no path: `<namespace>.servicebus.windows.net` (or a private/sovereign
+ * host, `localhost`), with an optional `:port` for an endpoint that does not listen on 5671
+ * (a proxy, a private endpoint, the test double's TLS port).
+ */
+const HOST_NAME = /^(?=[^:]{1,253}(?::|$))(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+|localhost)(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$/;
 
 export const EVENTHUBS_AUTH: AzureAuthRule<'fullyQualifiedNamespace'> = {
   targetKey: 'fullyQualifiedNamespace',
   parseTarget(value, path) {
     const host = typeof value === 'string' ? value.trim() : '';
-    if (!HOST_NAME.test(host)) throw configError(path, 'expected a host name such as mynamespace.servicebus.windows.net (no scheme, no path)');
+    if (!HOST_NAME.test(host)) throw configError(path, 'expected a host name such as mynamespace.servicebus.windows.net, optionally with :port (no scheme, no path)');
     return host;
   },
   secretName: 'Event Hubs connection string',

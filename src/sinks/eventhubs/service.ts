@@ -2,8 +2,8 @@
  * The only file that imports @azure/event-hubs: one producer client per hub, with the SDK's
  * own retries kept short because the forwarder retries whole batches with backoff.
  */
-import { DefaultAzureCredential } from '@azure/identity';
 import { EventHubProducerClient, type EventDataBatch } from '@azure/event-hubs';
+import { azureAdCredential } from '../azure-credential.js';
 
 export type HubCredentials =
   /** The connection string itself (looked up from its environment variable by the sink). */
@@ -57,14 +57,12 @@ class SdkBatch implements EventBatch {
   }
 }
 
-let sharedCredential: DefaultAzureCredential | undefined;
-
 export function createHubProducer(credentials: HubCredentials, hub: string): HubProducer {
   const options = { retryOptions: { ...SDK_RETRY_OPTIONS } };
   const client =
     credentials.kind === 'connectionString'
       ? new EventHubProducerClient(withoutEntityPath(credentials.connectionString), hub, options)
-      : new EventHubProducerClient(credentials.fullyQualifiedNamespace, hub, (sharedCredential ??= new DefaultAzureCredential()), options);
+      : new EventHubProducerClient(credentials.fullyQualifiedNamespace, hub, azureAdCredential(), options);
   return {
     hub,
     async createBatch(partitionKey, abortSignal) {

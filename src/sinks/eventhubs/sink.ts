@@ -10,7 +10,7 @@ import { categoryOfBatch, type HealthResult, type RejectedRecord, type SendOptio
 import { mapInWorkerPool } from '../worker-pool.js';
 import { classifyEventHubsError, lastAttemptError } from './classify.js';
 import { CONNECTION_STRING_ENV_FLAG, azureCredentials } from '../azure-auth.js';
-import { EVENTHUBS_AUTH, parseEventHubsSettings, type EventHubsSinkSettings } from './config.js';
+import { EVENTHUBS_AAD_AUDIENCE, EVENTHUBS_AUTH, parseEventHubsSettings, type EventHubsSinkSettings } from './config.js';
 import { eventOverheadBytes, groupByPartitionKey, packBodies, singleRecordBodyBytes, type EventBody } from './request-builder.js';
 import { createHubProducer, type EventBatch, type HubCredentials, type HubProducer } from './service.js';
 
@@ -31,6 +31,15 @@ function endpointFor(credentials: HubCredentials): string {
   } catch {
     return 'the namespace';
   }
+}
+
+/** What an operator must do when the service refuses the credentials or does not know the hub. */
+function operatorFix(operator: 'credentials' | 'entity', hub: string, settings: EventHubsSinkSettings): string {
+  if (operator === 'entity') return `create event hub '${hub}' in the namespace, or point the destination's hubs at an existing hub`;
+  if (settings.auth.kind === 'connectionString') {
+    return `check the connection string in environment variable ${settings.auth.connectionStringEnv}: SharedAccessKeyName and SharedAccessKey of a policy with the Send claim on this hub or its namespace (or a SharedAccessSignature that is current and issued for this hub)`;
+  }
+  return `check the Azure AD sign-in (DefaultAzureCredential: AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET, workload or managed identity): the token must be current, for audience ${EVENTHUBS_AAD_AUDIENCE}, and its identity needs the Azure Event Hubs Data Sender role on this hub or namespace`;
 }
 
 export class EventHubsSink implements Sink {
@@ -91,7 +100,9 @@ export class EventHubsSink implements Sink {
       }
       const reason = failure.reason;
       const retryAfterMs = failure.kind === 'retryable' ? failure.retryAfterMs : undefined;
-      const message = `event hub '${hub}' on ${this.endpoint}: ${reason}: ${scrubSecrets(describeError(lastAttemptError(error)))}`;
+      const fix = failure.kind === 'retryable' && failure.operator ? `; to fix: ${operatorFix(failure.operator, hub, this.settings)}` : '';
+      // Nothing is dead-lettered for these: the records wait (retried slowly) until someone fixes the cause.
+      const message = `destination '${this.context.name}': event hub '${hub}' on ${this.endpoint}: ${reason}: ${scrubSecrets(describeError(lastAttemptError(error)))}${fix}`;
       this.logger.warn({ hub, category }, message);
       const wrapped = new InsightLogsError('SINK_UNAVAILABLE', message, { cause: error, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
       return retryAfterMs !== undefined ? { status: 'retryable', error: wrapped, retryAfterMs } : { status: 'retryable', error: wrapped };
@@ -151,7 +162,8 @@ export class EventHubsSink implements Sink {
         } catch (error) {
           const failure = classifyEventHubsError(error);
           const timedOut = signals[0]!.aborted;
-          problems.push(`event hub '${hub}' on ${this.endpoint} is not usable: ${timedOut ? `no answer within ${HEALTHCHECK_TIMEOUT_MS} ms` : failure.reason} (${scrubSecrets(describeError(lastAttemptError(error)))})`);
+          const fix = !timedOut && failure.kind === 'retryable' && failure.operator ? `; to fix: ${operatorFix(failure.operator, hub, this.settings)}` : '';
+          problems.push(`event hub '${hub}' on ${this.endpoint} is not usable: ${timedOut ? `no answer within ${HEALTHCHECK_TIMEOUT_MS} ms` : failure.reason} (${scrubSecrets(describeError(lastAttemptError(error)))})${fix}`);
           if (failure.kind === 'retryable' && failure.resetClient) await this.resetProducer(hub, producer);
         }
       }),

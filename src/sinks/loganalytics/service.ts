@@ -3,7 +3,7 @@
  * collection rule, with the SDK's own retries off (the forwarder's one retry policy waits,
  * honouring retry-after, until delivered or dead-lettered; the SDK would sleep through any Retry-After in-line).
  */
-import { DefaultAzureCredential } from '@azure/identity';
+import { azureAdCredential } from '../azure-credential.js';
 import { LogsIngestionClient, isAggregateLogsUploadError } from '@azure/monitor-ingestion';
 import { InsightLogsError } from '../../errors.js';
 
@@ -56,7 +56,7 @@ export function tokenFromEnvironment(env: NodeJS.ProcessEnv, name: string, path:
 }
 
 export function defaultCredential(): TokenCredential {
-  return new DefaultAzureCredential();
+  return azureAdCredential();
 }
 
 export function createIngestionService(target: IngestionTarget): IngestionService {
