@@ -18,8 +18,14 @@
  *   caller that republishes can create a duplicate, never a loss (at-least-once).
  * - `emit` is `publish` without the promise: a failure goes to `onError`, or is logged at
  *   error level; it is never silent.
- * - `flush` and `close` deliver (or fail) everything accepted before them; `close` waits for
- *   kafkajs' own in-flight sends before disconnecting, because kafkajs' `disconnect` does not.
+ * - `flush` and `close` deliver (or fail) everything accepted before them, so they end within
+ *   `deliveryTimeoutMs` even with every broker gone. `close` then waits for kafkajs' own
+ *   in-flight sends before disconnecting (kafkajs' `disconnect` does not), but at most
+ *   `closeTimeoutMs`: after a broker loss a kafkajs request can outlive the events it carried.
+ * - Every kafkajs producer this one created is disconnected, including one whose connect
+ *   failed (kafkajs keeps the sockets it opened before the failure). Found on three brokers
+ *   with a partition leader killed: `simulate` printed its PUBLISH_FAILED summary, then sat
+ *   for minutes on the open sockets of such a producer.
  *
  * Idempotence. kafkajs' idempotent producer retries a failed batch with the same sequence
  * numbers; if it gives up, the next batch reuses them and the broker could take it for a
@@ -203,23 +209,34 @@ export class EventProducer {
   }
 
   private async shutdown(): Promise<void> {
+    // Bounded: every accepted event settles by its delivery deadline (the sweeper).
     await this.flush();
     clearTimeout(this.lingerTimer);
     clearTimeout(this.reconnectTimer);
     this.stopSweeper();
     const connections = [...this.retired, ...(this.connection ? [this.connection] : [])];
     this.connection = undefined;
-    await Promise.allSettled(connections.map((c) => this.disconnect(c)));
+    const deadline = Date.now() + this.limits.closeTimeoutMs;
+    await Promise.allSettled(connections.map((c) => this.disconnect(c, deadline)));
   }
 
-  private async disconnect(connection: Connection): Promise<void> {
-    // kafkajs' disconnect does not wait for in-flight sends.
-    await Promise.allSettled([...connection.inFlight]);
+  /** Waits for kafkajs' in-flight sends (its `disconnect` does not), until `deadline`, then disconnects. */
+  private async disconnect(connection: Connection, deadline = Infinity): Promise<void> {
     this.retired.delete(connection);
-    await connection.ready.catch(() => undefined);
-    await connection.producer.disconnect().catch((err: unknown) => {
+    const inTime = async (work: Promise<unknown>, what: string): Promise<void> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = Number.isFinite(deadline)
+        ? new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now())); })
+        : new Promise<never>(() => undefined);
+      const outcome = await Promise.race([work.then(() => 'done', () => 'done'), late]);
+      clearTimeout(timer);
+      if (outcome === 'late') this.logger.warn(`close: gave up waiting for ${what} after closeTimeoutMs (${this.limits.closeTimeoutMs} ms)`);
+    };
+    await inTime(Promise.allSettled([...connection.inFlight]), 'in-flight Kafka requests');
+    await inTime(connection.ready, 'a connection attempt');
+    await inTime(connection.producer.disconnect().catch((err: unknown) => {
       this.logger.warn(`disconnect failed: ${scrubSecrets(describeError(err))}`);
-    });
+    }), 'the disconnect');
   }
 
   private closedError(): InsightLogsError {
@@ -243,7 +260,12 @@ export class EventProducer {
     const connection: Connection = { producer, connected: false, retired: false, inFlight: new Set(), ready: producer.connect() };
     connection.ready.then(
       () => { connection.connected = true; },
-      () => { if (this.connection === connection) this.connection = undefined; },
+      () => {
+        if (this.connection === connection) this.connection = undefined;
+        // Its sockets stay open otherwise (and keep a CLI process alive): let it go.
+        this.retire(connection);
+        if (!this.closing) void this.disconnect(connection);
+      },
     );
     this.connection = connection;
     return connection;
