@@ -188,7 +188,7 @@ async function liveBrokerIds(brokers: string[]): Promise<number[] | undefined> {
 /**
  * A private KRaft cluster of `nodes` (default 3) combined broker + controller nodes on
  * 127.0.0.1, for the fault scenarios that kill a partition leader. Internal topics are
- * replicated 3 ways with min.insync.replicas 2, as on a production cluster, and the broker
+ * replicated 3 ways with min.insync.replicas 2, topics get Kafka's own defaults (1 replica, min.insync.replicas 1: what the product must override), and the broker
  * session timeout is short so a killed node is fenced (and leadership moves) within seconds.
  */
 export async function startPrivateKafkaCluster(options: ClusterOptions = {}): Promise<PrivateKafkaCluster> {
@@ -234,8 +234,8 @@ export async function startPrivateKafkaCluster(options: ClusterOptions = {}): Pr
       `transaction.state.log.min.isr=${minIsr}`,
       `share.coordinator.state.topic.replication.factor=${replicas}`,
       `share.coordinator.state.topic.min.isr=${minIsr}`,
-      `default.replication.factor=${replicas}`,
-      `min.insync.replicas=${minIsr}`,
+      'default.replication.factor=1', // Kafka's own broker defaults: the product must not rely on them
+      'min.insync.replicas=1',
       // One offsets partition: one group coordinator a scenario can find and kill.
       'offsets.topic.num.partitions=1',
       'transaction.state.log.num.partitions=1',

@@ -115,6 +115,23 @@ function clearCreateError(err: unknown, topics: ITopicConfig[], replicationFacto
   );
 }
 
+/**
+ * Topic metadata; right after a creation, a broker other than the controller may not know the
+ * topics yet (UNKNOWN_TOPIC_OR_PARTITION for a few hundred ms on a three-broker cluster), so
+ * then the question is asked again for up to 10 s.
+ */
+async function metadataOfNew(admin: Admin, topics: string[], justCreated: boolean): ReturnType<Admin['fetchTopicMetadata']> {
+  const deadline = Date.now() + (justCreated ? 10_000 : 0);
+  for (;;) {
+    try {
+      return await admin.fetchTopicMetadata({ topics });
+    } catch (err) {
+      if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || Date.now() >= deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 function isAdmin(target: Admin | KafkaSettings): target is Admin {
   return typeof (target as Admin).createTopics === 'function';
 }
@@ -145,12 +162,15 @@ export async function ensureTopics(target: Admin | KafkaSettings, options: Ensur
       try {
         await admin.createTopics({ topics: missing, waitForLeaders: true });
       } catch (err) {
-        // Another process may have created some of them meanwhile: that is success too.
-        if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw clearCreateError(err, missing, replicationFactor);
+        // Another process may have created some of them meanwhile: that is success too. And
+        // kafkajs' wait for leaders asks any broker, which on a cluster may not know the new
+        // topics yet (UNKNOWN_TOPIC_OR_PARTITION): created all the same, metadataOfNew waits.
+        const type = (err as { type?: string }).type;
+        if (type !== 'TOPIC_ALREADY_EXISTS' && type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw clearCreateError(err, missing, replicationFactor);
       }
       for (const t of missing) created.add(t.topic);
     }
-    const metadata = await admin.fetchTopicMetadata({ topics: plan.map((p) => p.topic) });
+    const metadata = await metadataOfNew(admin, plan.map((p) => p.topic), created.size > 0);
     const partitionsOf = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
     const topics = plan.map((p): TopicOutcome => {
       const partitions = partitionsOf.get(p.topic) ?? 0;

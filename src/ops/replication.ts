@@ -24,7 +24,7 @@ export function replicationWarnings(brokers: number, topics: readonly TopicRepli
   if (brokers < SAFE_REPLICAS) return warnings;
   for (const t of topics) {
     if (t.replicas < SAFE_REPLICAS) {
-      warnings.push(`${t.name} has ${t.replicas} replica(s) on a ${brokers}-broker cluster: acknowledged events are lost when ${t.replicas === 1 ? 'that broker' : 'those brokers'} die; recreate it with ${SAFE_REPLICAS} (or kafka-reassign-partitions)`);
+      warnings.push(`${t.name} has ${t.replicas} replica(s) on a ${brokers}-broker cluster: acknowledged events are lost when ${t.replicas === 1 ? 'that broker dies' : 'those brokers die'}; recreate it with ${SAFE_REPLICAS} (or kafka-reassign-partitions)`);
     }
     if (t.minInsyncReplicas < SAFE_MIN_INSYNC) {
       warnings.push(`${t.name} has min.insync.replicas ${t.minInsyncReplicas}: the producer's acks=all is satisfied by one copy, lost with that broker; set it to ${SAFE_MIN_INSYNC} (kafka-configs --alter --add-config min.insync.replicas=${SAFE_MIN_INSYNC})`);
