@@ -110,6 +110,7 @@ describe('fault: two forwarders, one killed, scaled back to two', { timeout: LON
     for (const r of [dirReport, hubReport]) {
       assert.equal(r.missing, 0, `${r.destination}: missing ${r.missingSample.join(', ')}`);
       assert.equal(r.unexpected, 0, `${r.destination}: records this run did not publish`);
+      assert.equal(r.outOfOrder, 0, `${r.destination}: records of one resource out of order`);
     }
   });
 });

@@ -21,7 +21,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
 import os from 'node:os';
+import { createLogger } from '../../src/logging.js';
 import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { InsightEvent } from '../../src/events/types.js';
@@ -130,9 +132,15 @@ describe('fault: three brokers, a partition leader killed', { skip, timeout: LON
         kafka: kafkaSettingsFromEnv({ KAFKA_BROKERS: cluster.brokers.join(',') }),
         topics: { audit: run.topics.audit, operational: run.topics.operational },
         deliveryTimeoutMs: DELIVERY_TIMEOUT_MS, closeTimeoutMs: CLOSE_TIMEOUT_MS,
+        // FAULT_PRODUCER_LOG=<file>: the producer's and kafkajs' own log at debug, to follow a failover.
+        ...(process.env.FAULT_PRODUCER_LOG ? { logger: createLogger({ level: 'debug', destination: createWriteStream(process.env.FAULT_PRODUCER_LOG) }) } : {}),
       });
       const outcome = { handed: 0, acked: 0, failed: 0, otherErrors: [] as string[] };
       let seq = 0;
+      const testStarted = Date.now();
+      /** For the failure message: when each acknowledged event was handed over and acknowledged. */
+      const ackedAt = new Map<string, { seq: number; handedMs: number; ackMs: number; resource: string; category: string }>();
+      const killedAt: number[] = [];
       let publishing = true;
       const chain = async (r: number): Promise<void> => {
         for (let i = r; publishing; i += INSTANCES) {
@@ -142,6 +150,7 @@ describe('fault: three brokers, a partition leader killed', { skip, timeout: LON
           const t0 = Date.now();
           try {
             await producer.publish(event);
+            ackedAt.set(idOf(event)!, { seq: mySeq, handedMs: t0 - testStarted, ackMs: Date.now() - testStarted, resource: event.resourceId.slice(-18), category: event.category });
             run.oracle.note(event, mySeq);
             outcome.acked++;
           } catch (err) {
@@ -169,6 +178,7 @@ describe('fault: three brokers, a partition leader killed', { skip, timeout: LON
           const led = await Promise.all([run.topics.audit, run.topics.operational].map(async (t) => [...(await cluster.leaders(t)).values()].filter((l) => l === coordinator).length));
           assert.ok(led.every((n) => n > 0), `node ${coordinator} leads partitions of both topics (${led.join('/')})`);
           const atKill = await Promise.all([names.dir, names.blob].map((d) => run.committed(d)));
+          killedAt.push(Date.now() - testStarted);
           await cluster.node(coordinator).stop('SIGKILL');
           console.log(`[three-brokers] kill ${k}/${KILLS}: node ${coordinator} (coordinator, leader of ${led.join('+')} partitions) killed -9 with ${atKill.join('/')} committed, ${outcome.acked} acknowledged`);
           await sleep(DOWN_MS);
@@ -226,7 +236,11 @@ describe('fault: three brokers, a partition leader killed', { skip, timeout: LON
         run.oracle.check(names.dir, await readDirStreams(dir)),
         run.oracle.check(names.blob, await readBlobStreams(storage, Object.values(containers)), ['audit', 'operational'], expectedPlace),
       ];
-      for (const r of reports) if (r.missing > 0) console.log(`[three-brokers] ${r.destination}: missing ones in the source topics: ${await whereInSource(run, r.missingSample)}`);
+      for (const r of reports) {
+        if (r.missing === 0) continue;
+        console.log(`[three-brokers] ${r.destination}: missing ones in the source topics: ${await whereInSource(run, r.missingSample)}`);
+        console.log(`[three-brokers] killed at ${killedAt.join(', ')} ms; missing: ${r.missingSample.map((id) => JSON.stringify(ackedAt.get(id))).join(' ')}`);
+      }
       for (const r of reports) assertDelivered(r);
     });
   });

@@ -10,6 +10,8 @@ export interface DestinationMetrics {
   lastSuccessMs?: number;
   delivered?: number;
   deadLettered?: number;
+  /** Sends answered retryable (or that threw) and tried again. */
+  retries?: number;
 }
 
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}\s+(\S+)/;
@@ -31,6 +33,7 @@ export function parseForwarderMetrics(text: string): Map<string, DestinationMetr
     if (name === 'insight_logs_last_success_timestamp_seconds' && value > 0) entry.lastSuccessMs = Math.round(value * 1000);
     else if (name === 'insight_logs_records_out_total') entry.delivered = (entry.delivered ?? 0) + value;
     else if (name === 'insight_logs_deadlettered_total') entry.deadLettered = (entry.deadLettered ?? 0) + value;
+    else if (name === 'insight_logs_retries_total') entry.retries = (entry.retries ?? 0) + value;
     else continue;
     out.set(destination, entry);
   }
