@@ -34,11 +34,12 @@
  * RESOLVES. Found on three brokers with a partition leader killed -9: 6 acknowledged events in
  * 12 were in no topic (integration-tests/faults/three-brokers.test.ts). So the partitioner
  * notes the partition of every message, and a batch with a partition missing from the answer
- * counts as failed. A failed batch whose events are still within their delivery deadline goes
- * back to the front of the queue and is sent again, whole, through a fresh kafkajs producer (a
- * new producer id: after a failure kafkajs' sequence numbers cannot be trusted, the next batch
- * could reuse those of one that did land and be discarded as its duplicate). The partitions
- * that did answer are then delivered twice: at-least-once, never a loss.
+ * counts as acknowledged only for the partitions that answered. The events without an answer
+ * (or all of a batch whose send threw a retriable error), while within their delivery
+ * deadline, go back to the front of the queue and are sent again through a fresh kafkajs
+ * producer (a new producer id: after a failure kafkajs' sequence numbers cannot be trusted,
+ * the next batch could reuse those of one that did land and be discarded as its duplicate).
+ * One that had landed without an answer is then delivered twice: at-least-once, never a loss.
  */
 import { CompressionTypes, Partitioners, type ICustomPartitioner, type Kafka, type Producer, type RecordMetadata, type TopicMessages } from 'kafkajs';
 import { defaultSchemaRegistry, type SchemaRegistry } from '../codec/schema-registry.js';
@@ -343,20 +344,24 @@ export class EventProducer {
       compression: this.limits.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
     });
     connection.inFlight.add(sending);
+    /** The events of the batch without an acknowledgement (all of them when the send threw). */
+    let failed = batch;
     try {
       const answered = new Set((await sending).map((r: RecordMetadata) => `${r.topicName}/${r.partition}`));
-      const unanswered = batch.filter((p) => !answered.has(`${p.topic}/${partitionOf.get(p.message) ?? -1}`)).length;
-      if (unanswered > 0) {
-        throw Object.assign(new Error(`kafkajs resolved the send without an answer for ${unanswered} of ${batch.length} message(s) (their partition's leader moved mid-send)`), { retriable: true });
+      failed = batch.filter((p) => !answered.has(`${p.topic}/${partitionOf.get(p.message) ?? -1}`));
+      if (failed.length > 0) {
+        throw Object.assign(new Error(`kafkajs resolved the send without an answer for ${failed.length} of ${batch.length} message(s) (their partition's leader moved mid-send)`), { retriable: true });
       }
       for (const p of batch) this.settle(p);
     } catch (err) {
       this.retire(connection);
+      const unacknowledged = new Set(failed);
+      for (const p of batch) if (!unacknowledged.has(p)) this.settle(p);
       const now = Date.now();
-      const again = retriable(err) ? batch.filter((p) => !p.settled && p.deadline > now) : [];
+      const again = new Set(retriable(err) ? failed.filter((p) => !p.settled && p.deadline > now) : []);
       const error = new InsightLogsError('PUBLISH_FAILED', `Kafka did not acknowledge the event: ${scrubSecrets(describeError(err))}`, { cause: err, retryable: true });
-      for (const p of batch) if (!again.includes(p)) this.settle(p, error);
-      if (again.length > 0) {
+      for (const p of failed) if (!again.has(p)) this.settle(p, error);
+      if (again.size > 0) {
         // First in the queue again, so it stays ahead of what was accepted after it; sent
         // after a backoff through a fresh producer (the sweeper still fails it at its deadline).
         this.queue.unshift(...again);
