@@ -16,7 +16,7 @@ import { startAzurite, type AzuriteInstance } from '../helpers/azurite.js';
 import { startEventHubsDouble, type EventHubsEndpoint } from '../../testkit/eventhubs.js';
 import { startLogAnalyticsDouble, type LogAnalyticsDouble } from '../helpers/loganalytics.js';
 import { scrapeForwarderMetrics } from '../../src/ops/metrics-scrape.js';
-import { printReport, readBlobStreams, readEventHubsStreams, type OracleReport } from '../helpers/oracle.js';
+import { placementOf, printReport, readBlobStreams, readEventHubsStreams, type OracleReport } from '../helpers/oracle.js';
 import { getServices } from '../../testkit/services.js';
 import { FaultRun, LONG, sleep } from './harness.js';
 
@@ -128,9 +128,9 @@ describe('fault: destination outages (storage down, connections dropped, 429/503
       records: (await la.rows(ruleId, STREAMS[c])).map(rowToEvent),
     })));
     const reports: OracleReport[] = [
-      run.oracle.check(names.blob, await readBlobStreams(azurite.connectionString, [containers.audit, containers.operational])),
-      run.oracle.check(names.hub, await readEventHubsStreams(eh, [hubs.audit, hubs.operational])),
-      run.oracle.check(names.la, laStreams),
+      run.oracle.check(names.blob, await readBlobStreams(azurite.connectionString, [containers.audit, containers.operational]), ['audit', 'operational'], placementOf(containers)),
+      run.oracle.check(names.hub, await readEventHubsStreams(eh, [hubs.audit, hubs.operational]), ['audit', 'operational'], placementOf(hubs)),
+      run.oracle.check(names.la, laStreams, ['audit', 'operational'], placementOf(STREAMS)),
     ];
     for (const r of reports) printReport(r);
     console.log(`[outages] hub connections dropped ${drops}, busy answers ${busy}; Log Analytics 429 ${laRequests.filter((r) => r.status === 429).length}, 503 ${laRequests.filter((r) => r.status === 503).length}; total ${Math.round((Date.now() - started) / 1000)} s`);

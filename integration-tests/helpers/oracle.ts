@@ -42,6 +42,11 @@ export interface PublishedRecord {
 /** Allowed stream-name prefixes per category, e.g. `{ audit: ['insight-logs-audit'] }` (matched as `<prefix>/…`). */
 export type Placement = Record<Category, readonly string[]>;
 
+/** Placement from a destination's per-category names (containers, topics, hubs, tables). */
+export function placementOf(names: Record<Category, string>): Placement {
+  return { audit: [names.audit], operational: [names.operational] };
+}
+
 /** The containers (dir and blob) or topics (Kafka) of the design, per category. */
 export const DEFAULT_PLACEMENT: Placement = { audit: ['insight-logs-audit'], operational: ['insight-logs-operational'] };
 
@@ -152,7 +157,7 @@ export class Oracle {
         }
         delivered++;
         const folder = /(?:^|\/)resourceId=([^/]+)\//.exec(stream.name)?.[1];
-        if ((placement && !placement[known.category].some((prefix) => stream.name.startsWith(`${prefix}/`))) || (folder !== undefined && folder !== known.resourceId.toUpperCase())) {
+        if ((placement && !placement[known.category].some((prefix) => stream.name === prefix || stream.name.startsWith(`${prefix}/`))) || (folder !== undefined && folder !== known.resourceId.toUpperCase())) {
           misplaced++;
           if (misplacedSample.length < 5) misplacedSample.push(`${id} (${known.category}, ${known.resourceId}) in ${stream.name}`);
         }
