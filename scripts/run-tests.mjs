@@ -9,8 +9,12 @@
 //              Without KAFKA_BROKERS and without a Docker engine, `bash scripts/services.sh up`
 //              runs first and its KAFKA_BROKERS / AZURE_STORAGE_CONNECTION_STRING are passed on.
 // filters:     substrings of file paths; only matching files run.
-// Output: the spec reporter on stdout; the last line is `N passed, N failed`.
-// Exit code: non-zero when a test failed or was cancelled, or when no test ran.
+// Output: the spec reporter on stdout; the last line is `N passed, N failed, N skipped`
+//         (.ci/run greps it).
+// Exit code: non-zero when a test failed or was cancelled, or when no test ran; under CI
+//         (env CI set, not "false") also when a test was skipped: every test is expected to
+//         run there, so a skip means a prerequisite CI lacks, a CI bug. A full run (`all`, no
+//         filter) also fails when a *.test.ts of the repository has no compiled test that ran.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -64,7 +68,7 @@ async function ensureServices(env) {
   });
   if (r.status !== 0) {
     console.error('scripts/services.sh up failed');
-    console.log('0 passed, 1 failed');
+    console.log('0 passed, 1 failed, 0 skipped');
     process.exit(1);
   }
   // The one parser of `services.sh env` output lives in src/ (built: dist/ exists by now).
@@ -76,6 +80,9 @@ async function ensureServices(env) {
 }
 
 const totals = { pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
+/** `file: test name # SKIP reason` of every skipped or todo test, for the summary. */
+const skippedTests = [];
+const ranFiles = new Set();
 
 /** Runs `node --test` on files: spec to stdout, TAP to a temp file for the counts. */
 function runNodeTest(files, env, { concurrency, timeoutMs }) {
@@ -107,6 +114,8 @@ function runNodeTest(files, env, { concurrency, timeoutMs }) {
       rmSync(tmp, { recursive: true, force: true });
       const counts = {};
       for (const m of tap.matchAll(/^# (pass|fail|cancelled|skipped|todo) (\d+)$/gm)) counts[m[1]] = Number(m[2]);
+      for (const m of tap.matchAll(/^\s*ok \d+ - (.*) # (SKIP|TODO)\b(.*)$/gm)) skippedTests.push(`${files.length === 1 ? `${files[0]}: ` : ''}${m[1]} # ${m[2]}${m[3]}`);
+      for (const f of files) ranFiles.add(f);
       const summarised = 'pass' in counts;
       for (const k of Object.keys(totals)) totals[k] += counts[k] ?? 0;
       if (!summarised || timedOut) {
@@ -126,7 +135,7 @@ function runNodeTest(files, env, { concurrency, timeoutMs }) {
 const env = { ...process.env, INSIGHT_LOGS_TEST_SINKS: '1' };
 if (!existsSync(path.join(root, 'dist'))) {
   console.error('dist/ not found: run `npm run build` first');
-  console.log('0 passed, 1 failed');
+  console.log('0 passed, 1 failed, 0 skipped');
   process.exit(1);
 }
 
@@ -155,11 +164,34 @@ if (mode === 'integration' || mode === 'all') {
   }
 }
 
-const failed = totals.fail + totals.cancelled;
-const ran = totals.pass + failed;
-if (totals.skipped || totals.todo || totals.cancelled) {
-  console.log(`# skipped ${totals.skipped}, todo ${totals.todo}, cancelled ${totals.cancelled} (cancelled count as failed)`);
+/** Every *.test.ts of the repository (outside node_modules, dist, .local) as the dist/ file that runs it. */
+function repositoryTests() {
+  const out = [];
+  const walk = (d) => {
+    for (const entry of readdirSync(path.join(root, d), { withFileTypes: true })) {
+      if (entry.name.startsWith('.') || ['node_modules', 'dist'].includes(entry.name)) continue;
+      const rel = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.name.endsWith('.test.ts')) out.push(path.join('dist', rel.replace(/\.ts$/, '.js')));
+    }
+  };
+  walk('.');
+  return out.sort();
 }
+
+let notRun = [];
+if (mode === 'all' && filters.length === 0) {
+  notRun = repositoryTests().filter((f) => !ranFiles.has(f));
+  for (const f of notRun) console.log(`# never ran: ${f} (its *.test.ts is outside the folders this runner reads, or did not compile)`);
+}
+
+const failed = totals.fail + totals.cancelled + notRun.length;
+const ran = totals.pass + failed;
+const skipped = totals.skipped + totals.todo;
+const inCi = Boolean(process.env.CI) && process.env.CI !== 'false';
+for (const s of skippedTests) console.log(`# skipped: ${s}`);
+if (totals.cancelled) console.log(`# cancelled ${totals.cancelled} (counted as failed)`);
+if (inCi && skipped > 0) console.log(`# CI: ${skipped} test(s) skipped; every test is expected to run in CI (install what the skip reason names)`);
 if (ran === 0) console.log('# no tests ran');
-console.log(`${totals.pass} passed, ${failed} failed`);
-process.exit(failed > 0 || ran === 0 ? 1 : 0);
+console.log(`${totals.pass} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 || ran === 0 || (inCi && skipped > 0) ? 1 : 0);

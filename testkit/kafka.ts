@@ -24,11 +24,24 @@ export async function withAdmin<T>(brokers: string[], work: (admin: Admin) => Pr
   }
 }
 
+/** Creates `names` with one replica; waits until their metadata answers (on a cluster, other brokers learn of new topics a moment later). */
 export async function createTopics(brokers: string[], names: string[], partitions = 3): Promise<void> {
-  await withAdmin(brokers, (admin) => admin.createTopics({
-    waitForLeaders: true,
-    topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-  }));
+  await withAdmin(brokers, async (admin) => {
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+    } catch (err) {
+      if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+    }
+    for (let tries = 0; ; tries++) {
+      try {
+        await admin.fetchTopicMetadata({ topics: names });
+        return;
+      } catch (err) {
+        if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || tries >= 40) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  });
 }
 
 export async function deleteTopics(brokers: string[], names: string[]): Promise<void> {

@@ -18,7 +18,7 @@ import { kindOf, type InsightEvent } from '../../src/events/types.js';
 import { DEADLETTER_HEADERS } from '../../src/forwarder/dead-letter.js';
 import { startEventHubsDouble, type EventHubsEndpoint } from '../../testkit/eventhubs.js';
 import { readAll } from '../../testkit/kafka.js';
-import { printReport, readEventHubsStreams, readKafkaStreams } from '../helpers/oracle.js';
+import { placementOf, printReport, readEventHubsStreams, readKafkaStreams } from '../helpers/oracle.js';
 import { apiEventWithId, resourceIdFor, workflowEventWithId } from '../helpers/records.js';
 import { getServices } from '../../testkit/services.js';
 import { FaultRun, LONG, eventFor, type ForwardProcess } from './harness.js';
@@ -149,8 +149,8 @@ describe('fault: bad input on the topics', { timeout: 170_000 }, () => {
     const oversize = lettered(names.hub).filter((m) => header(m, DEADLETTER_HEADERS.code) === 'RECORD_TOO_LARGE');
     assert.equal(oversize.length, bad.filter((b) => b.oversize).length, 'oversize records dead-lettered as RECORD_TOO_LARGE');
 
-    const hubReport = run.oracle.check(names.hub, await readEventHubsStreams(eh, [hubs.audit, hubs.operational]));
-    const mirrorReport = run.oracle.check(names.mirror, await readKafkaStreams(run.brokers, [targets.audit, targets.operational]), ['operational']);
+    const hubReport = run.oracle.check(names.hub, await readEventHubsStreams(eh, [hubs.audit, hubs.operational]), ['audit', 'operational'], placementOf(hubs));
+    const mirrorReport = run.oracle.check(names.mirror, await readKafkaStreams(run.brokers, [targets.audit, targets.operational]), ['operational'], placementOf(targets));
     printReport(hubReport);
     printReport(mirrorReport);
     for (const r of [hubReport, mirrorReport]) {

@@ -82,5 +82,6 @@ describe('fault: Kafka broker restarted mid-run', { timeout: LONG ? 600_000 : 17
     console.log(`[broker-restart] publish failures resent: ${publisher.failures()}; resumed after ${resumeTimes.join(', ')} ms; total ${Math.round((Date.now() - started) / 1000)} s`);
     assert.equal(report.missing, 0, `missing ${report.missingSample.join(', ')}`);
     assert.equal(report.unexpected, 0, 'records this run did not publish');
+    assert.equal(report.outOfOrder, 0, 'records of one resource out of order');
   });
 });

@@ -13,7 +13,8 @@ import { DestinationStore } from '../../src/destinations/store.js';
 import { kindOf, type InsightEvent } from '../../src/events/types.js';
 import { groupIdFor } from '../../src/forwarder/pipeline.js';
 import { createKafka, kafkaSettingsFromEnv } from '../../src/kafka/client.js';
-import { createTopics, deleteTopics, kafkaClient, uniqueName } from '../../testkit/kafka.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
+import { deleteTopics, kafkaClient, uniqueName } from '../../testkit/kafka.js';
 import { Oracle } from '../helpers/oracle.js';
 import { apiEventWithId, workflowEventWithId } from '../helpers/records.js';
 import { repoRoot } from '../../testkit/services.js';
@@ -130,7 +131,12 @@ export class FaultRun {
   }
 
   async setup(): Promise<void> {
-    await createTopics(this.brokers, [this.topics.audit, this.topics.operational], this.options.partitions ?? 3);
+    // Created as the product creates them (replicated on a cluster of 3 or more brokers).
+    await ensureTopics(kafkaSettingsFromEnv({ KAFKA_BROKERS: this.brokers.join(',') }), {
+      names: { audit: this.topics.audit, operational: this.topics.operational },
+      only: ['audit', 'operational'],
+      partitions: this.options.partitions ?? 3,
+    });
     this.admin = this.kafka.admin();
     await this.admin.connect();
   }

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEventHubsDouble, type EventHubsEndpoint } from '../../testkit/eventhubs.js';
-import { printReport, readEventHubsStreams, readKafkaStreams } from '../helpers/oracle.js';
+import { placementOf, printReport, readEventHubsStreams, readKafkaStreams } from '../helpers/oracle.js';
 import { getServices } from '../../testkit/services.js';
 import { FaultRun, LONG, random, sleep, type ForwardProcess } from './harness.js';
 
@@ -71,8 +71,8 @@ describe('fault: kill -9 of the forwarder at random points', { timeout: LONG ? 9
     const stopped = await forwarder.stop('SIGTERM');
     assert.equal(stopped.code, 0, `exit ${stopped.code ?? stopped.signal}: ${forwarder.output().slice(-3000)}`);
 
-    const kafkaReport = run.oracle.check(names.mirror, await readKafkaStreams(run.brokers, [targets.audit, targets.operational]));
-    const hubReport = run.oracle.check(names.hub, await readEventHubsStreams(eh, [hubs.audit, hubs.operational]));
+    const kafkaReport = run.oracle.check(names.mirror, await readKafkaStreams(run.brokers, [targets.audit, targets.operational]), ['audit', 'operational'], placementOf(targets));
+    const hubReport = run.oracle.check(names.hub, await readEventHubsStreams(eh, [hubs.audit, hubs.operational]), ['audit', 'operational'], placementOf(hubs));
     printReport(kafkaReport);
     printReport(hubReport);
     for (const r of [kafkaReport, hubReport]) {

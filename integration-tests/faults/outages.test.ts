@@ -16,7 +16,8 @@ import { rowToEvent } from '../../src/sinks/loganalytics/request-builder.js';
 import { startAzurite, type AzuriteInstance } from '../helpers/azurite.js';
 import { startEventHubsDouble, type EventHubsEndpoint } from '../../testkit/eventhubs.js';
 import { startLogAnalyticsDouble, type LogAnalyticsDouble } from '../helpers/loganalytics.js';
-import { printReport, readBlobStreams, readEventHubsStreams, type OracleReport } from '../helpers/oracle.js';
+import { scrapeForwarderMetrics } from '../../src/ops/metrics-scrape.js';
+import { placementOf, printReport, readBlobStreams, readEventHubsStreams, type OracleReport } from '../helpers/oracle.js';
 import { getServices } from '../../testkit/services.js';
 import { FaultRun, LONG, sleep } from './harness.js';
 
@@ -63,7 +64,7 @@ describe('fault: destination outages (storage down, connections dropped, 429/503
     const all = [names.blob, names.hub, names.la];
     await run.publish(500);
     const forwarder = run.spawnForwarder({ [ENV.blob]: azurite.connectionString, [ENV.hub]: eh.connectionString(), [ENV.la]: la.token });
-    await forwarder.metricsPort;
+    const metricsUrl = `http://127.0.0.1:${await forwarder.metricsPort}/metrics`;
     for (const d of all) await run.waitForProgress(d, 0, 60_000, forwarder);
     const publisher = run.publishContinuously(RATE);
 
@@ -89,7 +90,8 @@ describe('fault: destination outages (storage down, connections dropped, 429/503
       next.catch(() => undefined);
     }, 4_000);
 
-    let storageDownFor = 0;
+    /** What the forwarder met, from its own metrics: how long blob had no delivered chunk when storage came back. */
+    let blobWithoutSuccessMs = 0;
     try {
       await sleep(5_000);
       const committedBefore = await run.committed(names.blob);
@@ -99,11 +101,13 @@ describe('fault: destination outages (storage down, connections dropped, 429/503
       await sleep(STORAGE_DOWN_MS);
       assert.equal(forwarder.child.exitCode, null, `the forwarder exited while storage was down:\n${forwarder.output().slice(-3000)}`);
       const stuck = await run.committed(names.blob);
+      const lastBlobSuccess = (await scrapeForwarderMetrics(metricsUrl)).get(names.blob)?.lastSuccessMs ?? 0;
+      blobWithoutSuccessMs = Date.now() - lastBlobSuccess;
       await azurite.start();
-      storageDownFor = Date.now() - down;
+      const storageDownFor = Date.now() - down;
       const back = Date.now();
       await run.waitForProgress(names.blob, stuck, 90_000, forwarder);
-      console.log(`[outages] storage back after ${storageDownFor} ms; blob commits resumed ${Date.now() - back} ms later (committed while down: ${stuck - committedBefore})`);
+      console.log(`[outages] storage back after ${storageDownFor} ms (the forwarder's last blob success ${blobWithoutSuccessMs} ms before); blob commits resumed ${Date.now() - back} ms later (committed while down: ${stuck - committedBefore})`);
       const rest = RUN_MS - (Date.now() - started);
       if (rest > 0) await sleep(rest);
     } finally {
@@ -116,6 +120,7 @@ describe('fault: destination outages (storage down, connections dropped, 429/503
     await run.waitForLagZero(all, LONG ? 300_000 : 90_000, [forwarder]);
     const health = await forwarder.healthz();
     assert.equal(health.status, 200, `healthz after the outages: ${health.body}`);
+    const met = await scrapeForwarderMetrics(metricsUrl);
     const stopped = await forwarder.stop('SIGTERM');
     assert.equal(stopped.code, 0, `exit ${stopped.code ?? stopped.signal}: ${forwarder.output().slice(-3000)}`);
 
@@ -125,9 +130,9 @@ describe('fault: destination outages (storage down, connections dropped, 429/503
       records: (await la.rows(ruleId, STREAMS[c])).map(rowToEvent),
     })));
     const reports: OracleReport[] = [
-      run.oracle.check(names.blob, await readBlobStreams(azurite.connectionString, [containers.audit, containers.operational])),
-      run.oracle.check(names.hub, await readEventHubsStreams(eh, [hubs.audit, hubs.operational])),
-      run.oracle.check(names.la, laStreams),
+      run.oracle.check(names.blob, await readBlobStreams(azurite.connectionString, [containers.audit, containers.operational]), ['audit', 'operational'], placementOf(containers)),
+      run.oracle.check(names.hub, await readEventHubsStreams(eh, [hubs.audit, hubs.operational]), ['audit', 'operational'], placementOf(hubs)),
+      run.oracle.check(names.la, laStreams, ['audit', 'operational'], placementOf(STREAMS)),
     ];
     for (const r of reports) printReport(r);
     console.log(`[outages] hub connections dropped ${drops}, busy answers ${busy}; Log Analytics 429 ${laRequests.filter((r) => r.status === 429).length}, 503 ${laRequests.filter((r) => r.status === 503).length}; total ${Math.round((Date.now() - started) / 1000)} s`);
@@ -137,6 +142,13 @@ describe('fault: destination outages (storage down, connections dropped, 429/503
     }
     assert.ok(drops > 0, 'connections were really dropped');
     assert.ok(laRequests.some((r) => r.status === 429) && laRequests.some((r) => r.status === 503), 'Log Analytics faults were met');
-    assert.ok(storageDownFor >= STORAGE_DOWN_MS);
+    // Measured on the forwarder, not on the test's own clock: it retried every destination, and
+    // it had no blob success for the whole outage (a chunk accepted just before the stop may
+    // count, hence the second of slack).
+    const retries = all.map((d) => met.get(d)?.retries ?? 0);
+    console.log(`[outages] forwarder retries blob/hub/la: ${retries.join('/')}; no blob success for ${blobWithoutSuccessMs} ms`);
+    for (const [i, d] of all.entries()) assert.ok(retries[i]! > 0, `${d}: the forwarder counted no retry`);
+    assert.ok(blobWithoutSuccessMs >= STORAGE_DOWN_MS - 1000, `blob delivered ${STORAGE_DOWN_MS - blobWithoutSuccessMs} ms into the outage`);
+    for (const r of reports) if (r.destination !== names.la) assert.equal(r.outOfOrder, 0, `${r.destination}: records of one resource out of order`);
   });
 });

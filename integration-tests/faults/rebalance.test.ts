@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startEventHubsDouble, type EventHubsEndpoint } from '../../testkit/eventhubs.js';
-import { printReport, readDirStreams, readEventHubsStreams } from '../helpers/oracle.js';
+import { placementOf, printReport, readDirStreams, readEventHubsStreams } from '../helpers/oracle.js';
 import { getServices } from '../../testkit/services.js';
 import { FaultRun, LONG, random, sleep, type ForwardProcess } from './harness.js';
 
@@ -104,13 +104,14 @@ describe('fault: two forwarders, one killed, scaled back to two', { timeout: LON
     }
 
     const dirReport = run.oracle.check(names.dir, await readDirStreams(dir));
-    const hubReport = run.oracle.check(names.hub, await readEventHubsStreams(eh, [hubs.audit, hubs.operational]));
+    const hubReport = run.oracle.check(names.hub, await readEventHubsStreams(eh, [hubs.audit, hubs.operational]), ['audit', 'operational'], placementOf(hubs));
     printReport(dirReport);
     printReport(hubReport);
     console.log(`[rebalance] failover ${failovers.join(', ')} ms; total ${Math.round((Date.now() - started) / 1000)} s`);
     for (const r of [dirReport, hubReport]) {
       assert.equal(r.missing, 0, `${r.destination}: missing ${r.missingSample.join(', ')}`);
       assert.equal(r.unexpected, 0, `${r.destination}: records this run did not publish`);
+      assert.equal(r.outOfOrder, 0, `${r.destination}: records of one resource out of order`);
     }
   });
 });

@@ -121,6 +121,7 @@ describe('fault: SIGTERM under load', { timeout: LONG ? 600_000 : 170_000 }, () 
     console.log(`[sigterm] duplicates per partition: ${JSON.stringify(Object.fromEntries(duplicatesPerPartition))} (bound ${DEFAULT_CHUNK_LIMITS.maxRecords} × ${ROUNDS} round(s)); total ${Math.round((Date.now() - started) / 1000)} s`);
     assert.equal(report.missing, 0, `missing ${report.missingSample.join(', ')}`);
     assert.equal(report.unexpected, 0, 'records this run did not publish');
+    assert.equal(report.outOfOrder, 0, 'records of one resource out of order');
     for (const [key, n] of duplicatesPerPartition) {
       assert.ok(n <= DEFAULT_CHUNK_LIMITS.maxRecords * ROUNDS, `${key}: ${n} records delivered twice, more than one chunk per SIGTERM`);
     }

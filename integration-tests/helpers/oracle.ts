@@ -10,6 +10,11 @@
  * partition, a blob), first deliveries whose publish sequence is lower than one already seen:
  * the promise "one resource's records stay in order" broken. Redeliveries (duplicates) are not
  * counted again. Records without an id of this run (other tests, bad input) are `unexpected`.
+ *
+ * Where and what: `misplaced` counts records read from a stream outside their category's
+ * container / topic / table (`placement`: the allowed stream-name prefixes per category), or
+ * under another resource's `resourceId=` folder; `altered` counts records whose content is not
+ * the JSON of the event as published (delivery may not change a field).
  */
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
@@ -30,6 +35,29 @@ export interface PublishedRecord {
   seq: number;
   resourceId: string;
   category: Category;
+  /** The event as published, as JSON text with its keys sorted (what every destination must hold). */
+  content: string;
+}
+
+/** Allowed stream-name prefixes per category, e.g. `{ audit: ['insight-logs-audit'] }` (matched as `<prefix>/…`). */
+export type Placement = Record<Category, readonly string[]>;
+
+/** Placement from a destination's per-category names (containers, topics, hubs, tables). */
+export function placementOf(names: Record<Category, string>): Placement {
+  return { audit: [names.audit], operational: [names.operational] };
+}
+
+/** The containers (dir and blob) or topics (Kafka) of the design, per category. */
+export const DEFAULT_PLACEMENT: Placement = { audit: ['insight-logs-audit'], operational: ['insight-logs-operational'] };
+
+/** JSON with keys sorted at every level, absent and undefined the same: two equal records give the same text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return v;
+  });
 }
 
 /** Records in the order one reader sees them: one Kafka partition, one hub partition, one blob. */
@@ -50,6 +78,12 @@ export interface OracleReport {
   outOfOrder: number;
   /** Records read back that this run did not publish (or published without an id). */
   unexpected: number;
+  /** Records of this run read from outside their category's place or resource folder (see `Placement`). */
+  misplaced: number;
+  /** Records of this run whose content differs from the event as published. */
+  altered: number;
+  misplacedSample: string[];
+  alteredSample: string[];
   /** Up to 10 missing ids, for the failure message. */
   missingSample: string[];
   /** Up to 5 unexpected records (JSON, cut to 300 characters), for the failure message. */
@@ -64,11 +98,16 @@ export class Oracle {
 
   constructor(readonly scenario: string) {}
 
-  /** Notes an event as published; call in publish order once Kafka acknowledged it. */
-  note(event: InsightEvent): PublishedRecord {
+  /**
+   * Notes an event as published once Kafka acknowledged it: in publish order, or with the
+   * `seq` it was given when it was handed to the producer (acknowledgements of concurrent
+   * publishers arrive in any order).
+   */
+  note(event: InsightEvent, seq?: number): PublishedRecord {
     const id = idOf(event);
     if (!id) throw new Error('oracle: event carries no test id (use apiEventWithId / workflowEventWithId)');
-    const record: PublishedRecord = { id, seq: this.nextSeq++, resourceId: event.resourceId, category: event.category === 'Audit' ? 'audit' : 'operational' };
+    if (seq !== undefined) this.nextSeq = Math.max(this.nextSeq, seq + 1);
+    const record: PublishedRecord = { id, seq: seq ?? this.nextSeq++, resourceId: event.resourceId, category: event.category === 'Audit' ? 'audit' : 'operational', content: canonicalJson(event) };
     this.published.set(id, record);
     this.uncertain.delete(id);
     return record;
@@ -88,14 +127,22 @@ export class Oracle {
     return [...this.published.keys()];
   }
 
-  /** Compares what `destination` holds (`streams`) with what was published in `categories`. */
-  check(destination: string, streams: readonly DeliveredStream[], categories: readonly Category[] = ['audit', 'operational']): OracleReport {
+  /**
+   * Compares what `destination` holds (`streams`) with what was published in `categories`;
+   * `placement` says where each category belongs (default: the design's container / topic
+   * names; `null` to skip that check, for a destination whose streams carry no category).
+   */
+  check(destination: string, streams: readonly DeliveredStream[], categories: readonly Category[] = ['audit', 'operational'], placement: Placement | null = DEFAULT_PLACEMENT): OracleReport {
     const expected = new Map([...this.published].filter(([, r]) => categories.includes(r.category)));
     const seen = new Map<string, number>();
     let delivered = 0;
     let unexpected = 0;
     const unexpectedSample: string[] = [];
     let outOfOrder = 0;
+    let misplaced = 0;
+    let altered = 0;
+    const misplacedSample: string[] = [];
+    const alteredSample: string[] = [];
     for (const stream of streams) {
       const highest = new Map<string, number>();
       for (const record of stream.records) {
@@ -109,6 +156,15 @@ export class Oracle {
           continue;
         }
         delivered++;
+        const folder = /(?:^|\/)resourceId=([^/]+)\//.exec(stream.name)?.[1];
+        if ((placement && !placement[known.category].some((prefix) => stream.name === prefix || stream.name.startsWith(`${prefix}/`))) || (folder !== undefined && folder !== known.resourceId.toUpperCase())) {
+          misplaced++;
+          if (misplacedSample.length < 5) misplacedSample.push(`${id} (${known.category}, ${known.resourceId}) in ${stream.name}`);
+        }
+        if (canonicalJson(record) !== known.content) {
+          altered++;
+          if (alteredSample.length < 3) alteredSample.push(`${stream.name}: ${canonicalJson(record).slice(0, 400)}\n  published: ${known.content.slice(0, 400)}`);
+        }
         const times = (seen.get(id) ?? 0) + 1;
         seen.set(id, times);
         if (times > 1) continue;
@@ -128,16 +184,20 @@ export class Oracle {
       duplicated,
       outOfOrder,
       unexpected,
+      misplaced,
+      altered,
       missingSample: missingIds.slice(0, 10),
       unexpectedSample,
+      misplacedSample,
+      alteredSample,
     };
   }
 }
 
 /** One line per report, greppable: `[oracle] kill9/eventhubs published=… delivered=… …`. */
 export function printReport(report: OracleReport): void {
-  const { scenario, destination, published, delivered, missing, duplicated, outOfOrder, unexpected } = report;
-  console.log(`[oracle] ${scenario}/${destination} published=${published} delivered=${delivered} missing=${missing} duplicated=${duplicated} outOfOrder=${outOfOrder} unexpected=${unexpected}`);
+  const { scenario, destination, published, delivered, missing, duplicated, outOfOrder, unexpected, misplaced, altered } = report;
+  console.log(`[oracle] ${scenario}/${destination} published=${published} delivered=${delivered} missing=${missing} duplicated=${duplicated} outOfOrder=${outOfOrder} unexpected=${unexpected} misplaced=${misplaced} altered=${altered}`);
 }
 
 // ---------------------------------------------------------------- readers

@@ -137,3 +137,207 @@ export async function startPrivateKafka(options: { startTimeoutMs?: number; heap
     },
   };
 }
+
+/** One node of a private cluster: a combined broker + controller JVM. */
+export interface ClusterNode {
+  readonly id: number;
+  readonly broker: string;
+  readonly running: boolean;
+  /** SIGKILL (a crash: no controlled shutdown) or SIGTERM; resolves once the JVM exited. */
+  stop(signal?: 'SIGKILL' | 'SIGTERM', graceMs?: number): Promise<void>;
+  /** Starts again on the same ports and data; resolves once the cluster lists it as a broker. */
+  start(): Promise<void>;
+}
+
+export interface PrivateKafkaCluster {
+  readonly brokers: string[];
+  readonly nodes: ClusterNode[];
+  node(id: number): ClusterNode;
+  /** Broker id leading each partition of `topic` (metadata from a live node). */
+  leaders(topic: string): Promise<Map<number, number>>;
+  logTail(id: number): string;
+  dispose(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  nodes?: number;
+  /**
+   * First of 2 × nodes consecutive ports (brokers, then controllers); env
+   * `KAFKA_CLUSTER_PORT_BASE` when unset, free ports when neither is given.
+   */
+  portBase?: number;
+  /** Heap of each JVM (default 256 MB: three nodes fit a 2-core test machine). */
+  heapMb?: number;
+  startTimeoutMs?: number;
+}
+
+/** Live broker ids, as a node that answers sees them (undefined when none answers). */
+async function liveBrokerIds(brokers: string[]): Promise<number[] | undefined> {
+  const admin = kafkaClient(brokers).admin({ retry: { retries: 0 } });
+  try {
+    await admin.connect();
+    const { brokers: live } = await admin.describeCluster();
+    return live.map((b) => b.nodeId).sort();
+  } catch {
+    return undefined;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/**
+ * A private KRaft cluster of `nodes` (default 3) combined broker + controller nodes on
+ * 127.0.0.1, for the fault scenarios that kill a partition leader. Internal topics are
+ * replicated 3 ways with min.insync.replicas 2, topics get Kafka's own defaults (1 replica, min.insync.replicas 1: what the product must override), and the broker
+ * session timeout is short so a killed node is fenced (and leadership moves) within seconds.
+ */
+export async function startPrivateKafkaCluster(options: ClusterOptions = {}): Promise<PrivateKafkaCluster> {
+  const libs = kafkaLibs();
+  if (!privateKafkaAvailable()) throw new Error(`no Kafka jars in ${libs}: run bash scripts/services.sh up once`);
+  const classpath = `${libs}/*`;
+  const count = options.nodes ?? 3;
+  const base = options.portBase ?? (process.env.KAFKA_CLUSTER_PORT_BASE ? Number(process.env.KAFKA_CLUSTER_PORT_BASE) : undefined);
+  if (base !== undefined && (!Number.isInteger(base) || base < 1024 || base + 2 * count > 65_535)) {
+    throw new Error(`KAFKA_CLUSTER_PORT_BASE: ${base} leaves no room for ${2 * count} ports`);
+  }
+  const ports: number[] = [];
+  for (let i = 0; i < 2 * count; i++) {
+    if (base !== undefined) ports.push(base + i);
+    else {
+      let p = await freePort();
+      while (ports.includes(p)) p = await freePort();
+      ports.push(p);
+    }
+  }
+  const ids = Array.from({ length: count }, (_, i) => i + 1);
+  const brokerPort = (id: number): number => ports[id - 1]!;
+  const controllerPort = (id: number): number => ports[count + id - 1]!;
+  const brokers = ids.map((id) => `127.0.0.1:${brokerPort(id)}`);
+  const voters = ids.map((id) => `${id}@127.0.0.1:${controllerPort(id)}`).join(',');
+  const home = await mkdtemp(path.join(os.tmpdir(), 'private-kafka-cluster-'));
+  const template = await readFile(path.join(repoRoot(), 'scripts', 'kafka', 'server.properties.template'), 'utf8');
+  const { stdout: uuidOut } = await execFileP('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']);
+  const clusterId = uuidOut.trim().split('\n').pop()!;
+  const replicas = Math.min(3, count);
+  const minIsr = Math.min(2, replicas);
+  const propsFiles = new Map<number, string>();
+  await Promise.all(ids.map(async (id) => {
+    const dataDir = path.join(home, `node-${id}`);
+    await mkdir(dataDir);
+    const propsFile = path.join(home, `node-${id}.properties`);
+    // Java Properties: a key given twice takes the last value, so these override the template.
+    const overrides = [
+      `node.id=${id}`,
+      `controller.quorum.voters=${voters}`,
+      `offsets.topic.replication.factor=${replicas}`,
+      `transaction.state.log.replication.factor=${replicas}`,
+      `transaction.state.log.min.isr=${minIsr}`,
+      `share.coordinator.state.topic.replication.factor=${replicas}`,
+      `share.coordinator.state.topic.min.isr=${minIsr}`,
+      'default.replication.factor=1', // Kafka's own broker defaults: the product must not rely on them
+      'min.insync.replicas=1',
+      // One offsets partition: one group coordinator a scenario can find and kill.
+      'offsets.topic.num.partitions=1',
+      'transaction.state.log.num.partitions=1',
+      'broker.session.timeout.ms=4000',
+      'broker.heartbeat.interval.ms=1000',
+      'num.io.threads=2',
+      'num.replica.fetchers=1',
+      'log.segment.bytes=16777216',
+    ];
+    await writeFile(propsFile, template
+      .replaceAll('@KAFKA_PORT@', String(brokerPort(id)))
+      .replaceAll('@KAFKA_CONTROLLER_PORT@', String(controllerPort(id)))
+      .replaceAll('@KAFKA_LOG_DIR@', dataDir) + `\n# Cluster node ${id} of ${count}\n${overrides.join('\n')}\n`);
+    await execFileP('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile]);
+    propsFiles.set(id, propsFile);
+  }));
+
+  const children = new Map<number, ChildProcess>();
+  const outputs = new Map<number, string>();
+  const killAll = (): void => { for (const c of children.values()) c.kill('SIGKILL'); };
+  process.on('exit', killAll);
+  const startTimeoutMs = options.startTimeoutMs ?? 180_000;
+
+  function spawnNode(id: number): ChildProcess {
+    const proc = spawn('java', [`-Xmx${options.heapMb ?? 256}m`, '-Xms64m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
+      '-cp', classpath, 'kafka.Kafka', propsFiles.get(id)!], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.set(id, proc);
+    const keep = (d: Buffer): void => { outputs.set(id, ((outputs.get(id) ?? '') + d.toString()).slice(-8000)); };
+    proc.stdout!.on('data', keep);
+    proc.stderr!.on('data', keep);
+    proc.once('exit', () => { if (children.get(id) === proc) children.delete(id); });
+    return proc;
+  }
+
+  /** Until every id in `want` is a live broker as seen from node `via`. */
+  async function waitForBrokers(want: number[], via: string[]): Promise<void> {
+    const deadline = Date.now() + startTimeoutMs;
+    for (;;) {
+      for (const id of want) if (!children.has(id)) throw new Error(`Kafka node ${id} exited during startup:\n${outputs.get(id) ?? ''}`);
+      const live = await liveBrokerIds(via);
+      if (live && want.every((id) => live.includes(id))) return;
+      if (Date.now() > deadline) throw new Error(`Kafka nodes ${want.join(',')} not all live within ${startTimeoutMs} ms (live: ${live?.join(',') ?? 'none'})`);
+      await sleep(500);
+    }
+  }
+
+  const nodes: ClusterNode[] = ids.map((id) => ({
+    id,
+    broker: `127.0.0.1:${brokerPort(id)}`,
+    get running() {
+      return children.has(id);
+    },
+    async stop(signal = 'SIGKILL', graceMs = 60_000) {
+      const proc = children.get(id);
+      if (!proc) return;
+      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+      children.delete(id);
+    },
+    async start() {
+      if (children.has(id)) return;
+      spawnNode(id);
+      await waitForBrokers([id], [`127.0.0.1:${brokerPort(id)}`]);
+    },
+  }));
+
+  try {
+    for (const id of ids) spawnNode(id);
+    await waitForBrokers(ids, brokers);
+  } catch (err) {
+    killAll();
+    await rm(home, { recursive: true, force: true });
+    throw err;
+  }
+
+  return {
+    brokers,
+    nodes,
+    node(id) {
+      const n = nodes.find((x) => x.id === id);
+      if (!n) throw new Error(`no node ${id} in this cluster`);
+      return n;
+    },
+    async leaders(topic) {
+      const live = nodes.filter((n) => n.running).map((n) => n.broker);
+      const admin = kafkaClient(live).admin();
+      await admin.connect();
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        return new Map(topics[0]!.partitions.map((p) => [p.partitionId, p.leader]));
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    logTail: (id) => (outputs.get(id) ?? '').slice(-3000),
+    async dispose() {
+      await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
+      process.removeListener('exit', killAll);
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}

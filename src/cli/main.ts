@@ -37,5 +37,14 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+/**
+ * Once a command is done (its output written, its clients closed), the process ends even if a
+ * library left a handle open: kafkajs could keep a socket after a broker loss, and a shell
+ * script waiting on `insight-logs simulate` must not wait forever. Unref'd: a clean exit
+ * comes first and never waits for it.
+ */
+const EXIT_GRACE_MS = 5_000;
+
 const code = await main(process.argv);
 process.exitCode = code;
+setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();

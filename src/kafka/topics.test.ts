@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Admin } from 'kafkajs';
-import { ensureTopics, replicationFactorFromEnv, topicPlan } from './topics.js';
+import { ensureTopics, replicationFactorFromEnv, replicationFor, topicPlan } from './topics.js';
 
 test('plan: three event topics with N partitions and a compacted one-partition destinations topic', () => {
   const plan = topicPlan({ partitions: 6, retentionMs: 86_400_000 });
@@ -18,14 +18,24 @@ test('plan uses given names', () => {
   assert.deepEqual(plan.map((p) => p.topic), ['a', 'o', 'd', 'x']);
 });
 
-test('replication factor from KAFKA_REPLICATION_FACTOR, default 1, validated', () => {
-  assert.equal(replicationFactorFromEnv({}), 1);
+test('replication factor from KAFKA_REPLICATION_FACTOR, unset when not given, validated', () => {
+  assert.equal(replicationFactorFromEnv({}), undefined);
   assert.equal(replicationFactorFromEnv({ KAFKA_REPLICATION_FACTOR: '3' }), 3);
   assert.throws(() => replicationFactorFromEnv({ KAFKA_REPLICATION_FACTOR: 'three' }), /KAFKA_REPLICATION_FACTOR/);
 });
 
+test('replication: min(3, brokers) by default, min.insync.replicas 2 from 3 replicas on', () => {
+  assert.deepEqual(replicationFor(1), { replicationFactor: 1 });
+  assert.deepEqual(replicationFor(2), { replicationFactor: 2 });
+  assert.deepEqual(replicationFor(3), { replicationFactor: 3, minInsyncReplicas: 2 });
+  assert.deepEqual(replicationFor(7), { replicationFactor: 3, minInsyncReplicas: 2 });
+  // Asked for explicitly: honoured, even above or below the default.
+  assert.deepEqual(replicationFor(7, 1), { replicationFactor: 1 });
+  assert.deepEqual(replicationFor(5, 5), { replicationFactor: 5, minInsyncReplicas: 2 });
+});
+
 /** An in-memory Admin with just what ensureTopics calls. */
-function fakeAdmin(existing: Record<string, number>): { admin: Admin; created: unknown[] } {
+function fakeAdmin(existing: Record<string, number>, brokers = 1): { admin: Admin; created: unknown[] } {
   const topics = new Map(Object.entries(existing));
   const created: unknown[] = [];
   const admin = {
@@ -34,6 +44,7 @@ function fakeAdmin(existing: Record<string, number>): { admin: Admin; created: u
       return true;
     },
     listTopics: async () => [...topics.keys()],
+    describeCluster: async () => ({ brokers: Array.from({ length: brokers }, (_, i) => ({ nodeId: i + 1 })), controller: 1, clusterId: 'fake' }),
     fetchTopicMetadata: async ({ topics: names }: { topics: string[] }) => ({
       topics: names.map((name) => ({ name, partitions: Array.from({ length: topics.get(name) ?? 0 }, (_, i) => ({ partitionId: i })) })),
     }),
@@ -55,4 +66,23 @@ test('creates only what is missing, reports fewer partitions than asked without 
   const again = await ensureTopics(admin, { partitions: 3, replicationFactor: 2 });
   assert.deepEqual(again.created, []);
   assert.equal(created.length, 2, 'idempotent: nothing created the second time');
+});
+
+test('without a factor: three replicas and min.insync.replicas 2 on a five-broker cluster, one replica on a single node', async () => {
+  const big = fakeAdmin({}, 5);
+  await ensureTopics(big.admin, { env: {} });
+  for (const t of big.created as { topic: string; replicationFactor: number; configEntries: { name: string; value: string }[] }[]) {
+    assert.equal(t.replicationFactor, 3, t.topic);
+    assert.deepEqual(t.configEntries.filter((e) => e.name === 'min.insync.replicas'), [{ name: 'min.insync.replicas', value: '2' }], t.topic);
+  }
+  assert.equal(big.created.length, 4);
+  const single = fakeAdmin({}, 1);
+  await ensureTopics(single.admin, { env: {} });
+  for (const t of single.created as { replicationFactor: number; configEntries: { name: string }[] }[]) {
+    assert.equal(t.replicationFactor, 1);
+    assert.equal(t.configEntries.some((e) => e.name === 'min.insync.replicas'), false);
+  }
+  const fromEnv = fakeAdmin({}, 5);
+  await ensureTopics(fromEnv.admin, { env: { KAFKA_REPLICATION_FACTOR: '2' } });
+  assert.deepEqual((fromEnv.created as { replicationFactor: number }[]).map((t) => t.replicationFactor), [2, 2, 2, 2]);
 });

@@ -5,6 +5,13 @@
  * keyed table of destination definitions, latest value wins). Idempotent: existing topics are
  * left alone, and a topic with fewer partitions than asked is reported, never shrunk or grown
  * behind the operator's back (adding partitions changes key → partition mapping).
+ *
+ * Replication: unless told otherwise (option or KAFKA_REPLICATION_FACTOR), topics get
+ * min(3, brokers in the cluster) replicas, and `min.insync.replicas` 2 once they have 3 or
+ * more, so an event acknowledged with acks=all sits on two brokers and survives the loss of
+ * one. The broker's own `default.replication.factor` is not used: Kafka ships it at 1, the
+ * setting that lost acknowledged events when a new user killed a partition leader on three
+ * brokers. A single local node keeps working (factor 1, min.insync.replicas left alone).
  */
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { InsightLogsError } from '../errors.js';
@@ -16,7 +23,7 @@ import { createKafka, type KafkaSettings } from './client.js';
 export interface EnsureTopicsOptions {
   /** Partitions of the audit, operational and dead-letter topics (default 3). */
   partitions?: number;
-  /** Default: env KAFKA_REPLICATION_FACTOR, else 1. */
+  /** Default: env KAFKA_REPLICATION_FACTOR, else min(3, brokers in the cluster). */
   replicationFactor?: number;
   /** `retention.ms` of the audit, operational and dead-letter topics; broker default when unset. */
   retentionMs?: number;
@@ -53,14 +60,29 @@ export interface EnsureTopicsResult {
 
 export const DEFAULT_PARTITIONS = 3;
 
-export function replicationFactorFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+/** KAFKA_REPLICATION_FACTOR, validated; undefined when unset (the cluster decides: see `replicationFor`). */
+export function replicationFactorFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const raw = env.KAFKA_REPLICATION_FACTOR?.trim();
-  if (!raw) return 1;
+  if (!raw) return undefined;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < 1 || n > 32) {
     throw new InsightLogsError('CONFIG_INVALID', `KAFKA_REPLICATION_FACTOR: "${raw}" is not a replication factor (1-32)`);
   }
   return n;
+}
+
+/** Replicas that survive one broker loss with acks=all (two in sync), and the in-sync minimum that makes it so. */
+export const SAFE_REPLICAS = 3;
+export const SAFE_MIN_INSYNC = 2;
+
+/**
+ * The replication of new topics on a cluster of `brokers`: the factor asked for, or
+ * min(3, brokers); `min.insync.replicas` 2 when the factor is 3 or more (with fewer replicas a
+ * minimum of 2 would stop all writes when one broker is down), else the broker's default.
+ */
+export function replicationFor(brokers: number, requested?: number): { replicationFactor: number; minInsyncReplicas?: number } {
+  const replicationFactor = requested ?? Math.max(1, Math.min(SAFE_REPLICAS, brokers));
+  return replicationFactor >= SAFE_REPLICAS ? { replicationFactor, minInsyncReplicas: SAFE_MIN_INSYNC } : { replicationFactor };
 }
 
 /** What the project needs on the cluster; pure so it can be tested and printed. */
@@ -93,6 +115,23 @@ function clearCreateError(err: unknown, topics: ITopicConfig[], replicationFacto
   );
 }
 
+/**
+ * Topic metadata; right after a creation, a broker other than the controller may not know the
+ * topics yet (UNKNOWN_TOPIC_OR_PARTITION for a few hundred ms on a three-broker cluster), so
+ * then the question is asked again for up to 10 s.
+ */
+async function metadataOfNew(admin: Admin, topics: string[], justCreated: boolean): ReturnType<Admin['fetchTopicMetadata']> {
+  const deadline = Date.now() + (justCreated ? 10_000 : 0);
+  for (;;) {
+    try {
+      return await admin.fetchTopicMetadata({ topics });
+    } catch (err) {
+      if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' || Date.now() >= deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 function isAdmin(target: Admin | KafkaSettings): target is Admin {
   return typeof (target as Admin).createTopics === 'function';
 }
@@ -104,27 +143,34 @@ function isAdmin(target: Admin | KafkaSettings): target is Admin {
  */
 export async function ensureTopics(target: Admin | KafkaSettings, options: EnsureTopicsOptions = {}): Promise<EnsureTopicsResult> {
   const logger = options.logger ?? silentLogger;
-  const replicationFactor = options.replicationFactor ?? replicationFactorFromEnv(options.env);
+  const requested = options.replicationFactor ?? replicationFactorFromEnv(options.env);
   const plan = topicPlan(options);
   const ownAdmin = isAdmin(target) ? undefined : createKafka(target, logger).admin();
   const admin = ownAdmin ?? (target as Admin);
   if (ownAdmin) await ownAdmin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing: ITopicConfig[] = plan
-      .filter((p) => !existing.has(p.topic))
-      .map((p) => ({ topic: p.topic, numPartitions: p.partitions, replicationFactor, configEntries: p.configEntries }));
+    const toCreate = plan.filter((p) => !existing.has(p.topic));
+    // The broker count matters only when something is created and no factor was given.
+    const brokers = toCreate.length > 0 && requested === undefined ? (await admin.describeCluster()).brokers.length : 0;
+    const { replicationFactor, minInsyncReplicas } = replicationFor(brokers, requested);
+    const minInsync = minInsyncReplicas === undefined ? [] : [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }];
+    const missing: ITopicConfig[] = toCreate
+      .map((p) => ({ topic: p.topic, numPartitions: p.partitions, replicationFactor, configEntries: [...p.configEntries, ...minInsync] }));
     const created = new Set<string>();
     if (missing.length > 0) {
       try {
         await admin.createTopics({ topics: missing, waitForLeaders: true });
       } catch (err) {
-        // Another process may have created some of them meanwhile: that is success too.
-        if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw clearCreateError(err, missing, replicationFactor);
+        // Another process may have created some of them meanwhile: that is success too. And
+        // kafkajs' wait for leaders asks any broker, which on a cluster may not know the new
+        // topics yet (UNKNOWN_TOPIC_OR_PARTITION): created all the same, metadataOfNew waits.
+        const type = (err as { type?: string }).type;
+        if (type !== 'TOPIC_ALREADY_EXISTS' && type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw clearCreateError(err, missing, replicationFactor);
       }
       for (const t of missing) created.add(t.topic);
     }
-    const metadata = await admin.fetchTopicMetadata({ topics: plan.map((p) => p.topic) });
+    const metadata = await metadataOfNew(admin, plan.map((p) => p.topic), created.size > 0);
     const partitionsOf = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
     const topics = plan.map((p): TopicOutcome => {
       const partitions = partitionsOf.get(p.topic) ?? 0;

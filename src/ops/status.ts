@@ -6,6 +6,7 @@
 import type { Admin } from 'kafkajs';
 import type { TopicNames } from '../config/topic-names.js';
 import { GROUP_PREFIX } from '../forwarder/pipeline.js';
+import { readReplication, replicationWarnings } from './replication.js';
 import { describeGroupState, groupLag, groupsWithPrefix, offsetsOfExisting, type GroupLag, type TopicOffsets } from './offsets.js';
 
 export interface StatusReport {
@@ -13,9 +14,11 @@ export interface StatusReport {
   missingTopics: string[];
   groups: { groupId: string; destination: string; state: string; description: string; members: number; lag: string; partitions: { topic: string; partition: number; committed: string | null; high: string; lag: string }[] }[];
   deadLettered: string;
+  /** Replication that could lose acknowledged events (src/ops/replication.ts); empty when safe. */
+  warnings: string[];
 }
 
-export async function collectStatus(admin: Admin, names: TopicNames): Promise<StatusReport> {
+export async function collectStatus(admin: Admin, names: TopicNames, env: NodeJS.ProcessEnv = process.env): Promise<StatusReport> {
   const roles = [['audit', names.audit], ['operational', names.operational], ['deadletter', names.deadLetter], ['destinations', names.destinations]] as const;
   const { found, missing } = await offsetsOfExisting(admin, roles.map(([, t]) => t));
   const sources = new Map<string, TopicOffsets>();
@@ -23,6 +26,7 @@ export async function collectStatus(admin: Admin, names: TopicNames): Promise<St
   const groupIds = await groupsWithPrefix(admin, GROUP_PREFIX);
   const lags: GroupLag[] = [];
   for (const id of groupIds) lags.push(await groupLag(admin, id, sources));
+  const replication = await readReplication(admin, [...sources.keys()]);
   return {
     topics: roles.filter(([, t]) => found.has(t)).map(([role, t]) => {
       const o = found.get(t)!;
@@ -39,6 +43,7 @@ export async function collectStatus(admin: Admin, names: TopicNames): Promise<St
       partitions: g.partitions.map((p) => ({ topic: p.topic, partition: p.partition, committed: p.committed === undefined ? null : String(p.committed), high: String(p.high), lag: String(p.lag) })),
     })),
     deadLettered: found.get(names.deadLetter)?.retained.toString() ?? '0',
+    warnings: replicationWarnings(replication.brokers, replication.topics, env),
   };
 }
 
@@ -54,6 +59,7 @@ export function formatStatus(report: StatusReport, deadLetterTopic: string): str
     ...report.topics.map((t) => [t.name, String(t.partitions.length), t.endTotal, t.retained, t.partitions.map((p) => `${p.partition}:${p.high}`).join(' ')]),
   ]);
   for (const m of report.missingTopics) out += `missing: ${m} (create it with: insight-logs topics ensure)\n`;
+  for (const w of report.warnings) out += `warning: ${w}\n`;
   out += '\n';
   if (report.groups.length === 0) out += 'no forwarder consumer groups yet (start one with: insight-logs forward)\n';
   else {

@@ -18,16 +18,30 @@
  *   caller that republishes can create a duplicate, never a loss (at-least-once).
  * - `emit` is `publish` without the promise: a failure goes to `onError`, or is logged at
  *   error level; it is never silent.
- * - `flush` and `close` deliver (or fail) everything accepted before them; `close` waits for
- *   kafkajs' own in-flight sends before disconnecting, because kafkajs' `disconnect` does not.
+ * - `flush` and `close` deliver (or fail) everything accepted before them, so they end within
+ *   `deliveryTimeoutMs` even with every broker gone. `close` then waits for kafkajs' own
+ *   in-flight sends before disconnecting (kafkajs' `disconnect` does not), but at most
+ *   `closeTimeoutMs`: after a broker loss a kafkajs request can outlive the events it carried.
+ * - Every kafkajs producer this one created is disconnected, including one whose connect
+ *   failed (kafkajs keeps the sockets it opened before the failure). Found on three brokers
+ *   with a partition leader killed: `simulate` printed its PUBLISH_FAILED summary, then sat
+ *   for minutes on the open sockets of such a producer.
  *
- * Idempotence. kafkajs' idempotent producer retries a failed batch with the same sequence
- * numbers; if it gives up, the next batch reuses them and the broker could take it for a
- * duplicate of a batch that did land. So kafkajs' retries are bounded by the delivery
- * timeout and a producer that ever gave up is retired: later batches go through a fresh
- * kafkajs producer (a new producer id, fresh sequence numbers).
+ * A resolved `sendBatch` is checked, not trusted. kafkajs 2.2.4 retries a `sendBatch` by
+ * sending again only to brokers that have not answered yet, with the partitions mapped to their
+ * leaders anew: when a partition's leader dies and leadership moves to a broker that already
+ * answered for its own partitions, that partition's messages are never sent again and the call
+ * RESOLVES. Found on three brokers with a partition leader killed -9: 6 acknowledged events in
+ * 12 were in no topic (integration-tests/faults/three-brokers.test.ts). So the partitioner
+ * notes the partition of every message, and a batch with a partition missing from the answer
+ * counts as acknowledged only for the partitions that answered. The events without an answer
+ * (or all of a batch whose send threw a retriable error), while within their delivery
+ * deadline, go back to the front of the queue and are sent again through a fresh kafkajs
+ * producer (a new producer id: after a failure kafkajs' sequence numbers cannot be trusted,
+ * the next batch could reuse those of one that did land and be discarded as its duplicate).
+ * One that had landed without an answer is then delivered twice: at-least-once, never a loss.
  */
-import { CompressionTypes, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, type ICustomPartitioner, type Kafka, type Producer, type RecordMetadata, type TopicMessages } from 'kafkajs';
 import { defaultSchemaRegistry, type SchemaRegistry } from '../codec/schema-registry.js';
 import { InsightLogsError, describeError } from '../errors.js';
 import { buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from '../events/builders.js';
@@ -91,6 +105,25 @@ function sendRetry(deliveryTimeoutMs: number): { retries: number; initialRetryTi
   }
   return { retries, initialRetryTime, maxRetryTime };
 }
+
+/** Whether kafkajs' failure is worth sending again (connection lost, leader moved, broker busy). */
+function retriable(err: unknown): boolean {
+  const e = err as { name?: string; retriable?: boolean; cause?: { retriable?: boolean } };
+  return e.name === 'KafkaJSNumberOfRetriesExceeded' ? e.cause?.retriable === true : e.retriable === true;
+}
+
+/** The partition kafkajs chose for each message (its partitioner runs on every attempt; the last choice is the one sent). */
+const partitionOf = new WeakMap<object, number>();
+
+/** Our partitioner (Java-compatible murmur2 of the key, `kafka/partitioner.ts`), noting each choice in `partitionOf`. */
+const notingPartitioner: ICustomPartitioner = () => {
+  const pick = cachedKeyPartitioner();
+  return (args) => {
+    const partition = pick(args);
+    partitionOf.set(args.message, partition);
+    return partition;
+  };
+};
 
 export class EventProducer {
   private readonly settings: KafkaSettings;
@@ -214,24 +247,35 @@ export class EventProducer {
   }
 
   private async shutdown(): Promise<void> {
+    // Bounded: every accepted event settles by its delivery deadline (the sweeper).
     await this.flush();
     clearTimeout(this.lingerTimer);
     clearTimeout(this.reconnectTimer);
     this.stopSweeper();
     const connections = [...this.retired, ...(this.connection ? [this.connection] : [])];
     this.connection = undefined;
-    await Promise.allSettled(connections.map((c) => this.disconnect(c)));
+    const deadline = Date.now() + this.limits.closeTimeoutMs;
+    await Promise.allSettled(connections.map((c) => this.disconnect(c, deadline)));
     this.untrackMetrics();
   }
 
-  private async disconnect(connection: Connection): Promise<void> {
-    // kafkajs' disconnect does not wait for in-flight sends.
-    await Promise.allSettled([...connection.inFlight]);
+  /** Waits for kafkajs' in-flight sends (its `disconnect` does not), until `deadline`, then disconnects. */
+  private async disconnect(connection: Connection, deadline = Infinity): Promise<void> {
     this.retired.delete(connection);
-    await connection.ready.catch(() => undefined);
-    await connection.producer.disconnect().catch((err: unknown) => {
+    const inTime = async (work: Promise<unknown>, what: string): Promise<void> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = Number.isFinite(deadline)
+        ? new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now())); })
+        : new Promise<never>(() => undefined);
+      const outcome = await Promise.race([work.then(() => 'done', () => 'done'), late]);
+      clearTimeout(timer);
+      if (outcome === 'late') this.logger.warn(`close: gave up waiting for ${what} after closeTimeoutMs (${this.limits.closeTimeoutMs} ms)`);
+    };
+    await inTime(Promise.allSettled([...connection.inFlight]), 'in-flight Kafka requests');
+    await inTime(connection.ready, 'a connection attempt');
+    await inTime(connection.producer.disconnect().catch((err: unknown) => {
       this.logger.warn(`disconnect failed: ${scrubSecrets(describeError(err))}`);
-    });
+    }), 'the disconnect');
   }
 
   private closedError(): InsightLogsError {
@@ -249,13 +293,18 @@ export class EventProducer {
     const producer = this.kafka.producer({
       idempotent: true, // implies acks=all
       maxInFlightRequests: MAX_BATCHES_IN_FLIGHT, // ≤ 5, as idempotence requires
-      createPartitioner: cachedKeyPartitioner, // Java-compatible murmur2 on the key
+      createPartitioner: notingPartitioner, // Java-compatible murmur2 on the key
       retry: sendRetry(this.limits.deliveryTimeoutMs),
     });
     const connection: Connection = { producer, connected: false, retired: false, inFlight: new Set(), ready: producer.connect() };
     connection.ready.then(
       () => { connection.connected = true; },
-      () => { if (this.connection === connection) this.connection = undefined; },
+      () => {
+        if (this.connection === connection) this.connection = undefined;
+        // Its sockets stay open otherwise (and keep a CLI process alive): let it go.
+        this.retire(connection);
+        if (!this.closing) void this.disconnect(connection);
+      },
     );
     this.connection = connection;
     return connection;
@@ -307,13 +356,31 @@ export class EventProducer {
       compression: this.limits.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
     });
     connection.inFlight.add(sending);
+    /** The events of the batch without an acknowledgement (all of them when the send threw). */
+    let failed = batch;
     try {
-      await sending;
+      const answered = new Set((await sending).map((r: RecordMetadata) => `${r.topicName}/${r.partition}`));
+      failed = batch.filter((p) => !answered.has(`${p.topic}/${partitionOf.get(p.message) ?? -1}`));
+      if (failed.length > 0) {
+        throw Object.assign(new Error(`kafkajs resolved the send without an answer for ${failed.length} of ${batch.length} message(s) (their partition's leader moved mid-send)`), { retriable: true });
+      }
       for (const p of batch) this.settle(p);
     } catch (err) {
-      const error = new InsightLogsError('PUBLISH_FAILED', `Kafka did not acknowledge the event: ${scrubSecrets(describeError(err))}`, { cause: err, retryable: true });
-      for (const p of batch) this.settle(p, error);
       this.retire(connection);
+      const unacknowledged = new Set(failed);
+      for (const p of batch) if (!unacknowledged.has(p)) this.settle(p);
+      const now = Date.now();
+      const again = new Set(retriable(err) ? failed.filter((p) => !p.settled && p.deadline > now) : []);
+      const error = new InsightLogsError('PUBLISH_FAILED', `Kafka did not acknowledge the event: ${scrubSecrets(describeError(err))}`, { cause: err, retryable: true });
+      for (const p of failed) if (!again.has(p)) this.settle(p, error);
+      if (again.size > 0) {
+        // First in the queue again, so it stays ahead of what was accepted after it; sent
+        // after a backoff through a fresh producer (the sweeper still fails it at its deadline).
+        this.queue.unshift(...again);
+        // Batches fail in any order: keep acceptance order, which the sweeper relies on.
+        this.queue.sort((a, b) => a.deadline - b.deadline);
+        this.retryConnectLater(err);
+      }
     } finally {
       connection.inFlight.delete(sending);
       this.inFlightBatches.delete(batch);

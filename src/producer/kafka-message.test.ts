@@ -39,7 +39,7 @@ describe('toKafkaMessage', () => {
 describe('producer options', () => {
   test('defaults', () => {
     assert.deepEqual(resolveLimits({}), {
-      compression: 'none', maxQueueSize: 10_000, lingerMs: 5, maxBatchSize: 500, deliveryTimeoutMs: 30_000,
+      compression: 'none', maxQueueSize: 10_000, lingerMs: 5, maxBatchSize: 500, deliveryTimeoutMs: 30_000, closeTimeoutMs: 10_000,
       topics: { audit: 'insight-logs-audit', operational: 'insight-logs-operational' },
     });
   });

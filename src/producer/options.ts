@@ -26,6 +26,11 @@ export interface EventProducerOptions {
   maxBatchSize?: number;
   /** From acceptance to Kafka's acknowledgement; after it the event fails with PUBLISH_FAILED. Default 30,000 ms. */
   deliveryTimeoutMs?: number;
+  /**
+   * How long `close()` waits, after every accepted event is settled, for kafkajs' in-flight
+   * requests and disconnects; then it lets go of the connections anyway. Default 10,000 ms.
+   */
+  closeTimeoutMs?: number;
   /** Default: `defaultSchemaRegistry()` (the package's `schemas/`). */
   registry?: SchemaRegistry;
   /** Default: `insight-logs-audit` / `insight-logs-operational`. */
@@ -42,6 +47,7 @@ export interface ResolvedLimits {
   lingerMs: number;
   maxBatchSize: number;
   deliveryTimeoutMs: number;
+  closeTimeoutMs: number;
   topics: ProducerTopics;
 }
 
@@ -51,6 +57,7 @@ export const PRODUCER_DEFAULTS = {
   lingerMs: 5,
   maxBatchSize: 500,
   deliveryTimeoutMs: 30_000,
+  closeTimeoutMs: 10_000,
 } as const;
 
 function integer(path: string, value: number | undefined, fallback: number, min: number): number {
@@ -80,6 +87,7 @@ export function resolveLimits(options: EventProducerOptions): ResolvedLimits {
     lingerMs: integer('lingerMs', options.lingerMs, PRODUCER_DEFAULTS.lingerMs, 0),
     maxBatchSize: integer('maxBatchSize', options.maxBatchSize, PRODUCER_DEFAULTS.maxBatchSize, 1),
     deliveryTimeoutMs: integer('deliveryTimeoutMs', options.deliveryTimeoutMs, PRODUCER_DEFAULTS.deliveryTimeoutMs, 1),
+    closeTimeoutMs: integer('closeTimeoutMs', options.closeTimeoutMs, PRODUCER_DEFAULTS.closeTimeoutMs, 0),
     topics: options.topics
       ? { audit: topicName('topics.audit', options.topics.audit), operational: topicName('topics.operational', options.topics.operational) }
       : { audit: AUDIT_TOPIC, operational: OPERATIONAL_TOPIC },

@@ -18,7 +18,7 @@ async function ensure(flags: EnsureFlags): Promise<void> {
   const admin = cliKafka(settings, logger).admin();
   try {
     await withDeadline(admin.connect(), 15_000, settings, 'connecting');
-    const result = await ensureTopics(admin, { names, partitions, replicationFactor, ...(retentionMs === undefined ? {} : { retentionMs }), logger });
+    const result = await ensureTopics(admin, { names, partitions, ...(replicationFactor === undefined ? {} : { replicationFactor }), ...(retentionMs === undefined ? {} : { retentionMs }), logger });
     for (const t of result.topics) {
       process.stdout.write(`${t.status === 'created' ? 'created' : 'exists '}  ${t.topic}  (${t.partitions} partition${t.partitions === 1 ? '' : 's'})\n`);
       if (t.warning) process.stderr.write(`warning: ${t.warning}\n`);
@@ -41,7 +41,7 @@ Examples:
     .command('ensure')
     .description('create insight-logs-audit, -operational, -deadletter (N partitions) and -destinations (1, compacted) when missing')
     .option('--partitions <n>', `partitions of the audit, operational and dead-letter topics (default ${DEFAULT_PARTITIONS})`)
-    .option('--replication-factor <n>', 'replication factor of new topics (default KAFKA_REPLICATION_FACTOR or 1)')
+    .option('--replication-factor <n>', 'replication factor of new topics (default KAFKA_REPLICATION_FACTOR, else min(3, brokers); min.insync.replicas 2 from 3 replicas)')
     .option('--retention <duration>', 'retention of the event topics, e.g. 7d (default: the broker\'s)')
     .addHelpText('after', `
 Topic names can be changed with INSIGHT_LOGS_AUDIT_TOPIC, INSIGHT_LOGS_OPERATIONAL_TOPIC,
