@@ -5,9 +5,11 @@
  * about the method, records larger than a destination accepts (Event Hubs double with a small
  * maximum event size), hostile resourceIds (`../`, `%2e%2e/`, trailing `.` or `/`, `\`,
  * control characters, 2,000 characters).
- * Pass: every bad record is in this run's dead-letter topic, once per destination that reads
- * it, with a reason and code header; every good record interleaved with them is delivered;
- * the forwarder still answers /healthz 200.
+ * Pass: every bad record is in this run's dead-letter topic exactly once per destination that
+ * reads it (not once per redelivery or per path that refused it), with a reason and code
+ * header; every good record interleaved with them is delivered, in order; the forwarder still
+ * answers /healthz 200. Each bad record is keyed by the resource of the good events around it,
+ * so it sits between them on their partition.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -103,12 +105,14 @@ describe('fault: bad input on the topics', { timeout: 170_000 }, () => {
       const byTopic = { audit: [] as Message[], operational: [] as Message[] };
       const good: InsightEvent[] = [];
       for (const b of badRecords()) {
-        // A good event on each side of every bad one, same resource, so order can be checked too.
-        for (const e of [eventFor(good.length), eventFor(good.length + 1)]) {
+        // A good event on each side of every bad one; the bad one is keyed by their resource,
+        // so on a topic they share it lands between them on the same partition.
+        const around = [eventFor(good.length), eventFor(good.length + 1)];
+        for (const e of around) {
           good.push(e);
           byTopic[e.category === 'Audit' ? 'audit' : 'operational'].push({ key: e.resourceId, value: encode(e) });
         }
-        byTopic[b.topic].push({ key: 'bad', value: b.value });
+        byTopic[b.topic].push({ key: around[0]!.resourceId, value: b.value });
         bad.push(b);
       }
       // A DELETE that claims to be Operational, on the operational topic: the category is
@@ -136,16 +140,26 @@ describe('fault: bad input on the topics', { timeout: 170_000 }, () => {
     for (const m of dead) codes.set(header(m, DEADLETTER_HEADERS.code), (codes.get(header(m, DEADLETTER_HEADERS.code)) ?? 0) + 1);
     console.log(`[bad-input] ${bad.length} bad records + ${lies.length} category lies published; dead letters by code: ${JSON.stringify(Object.fromEntries(codes))}`);
 
-    const values = (list: typeof dead) => new Set(list.map((m) => m.value!.toString('base64')));
-    const hubLetters = values(lettered(names.hub));
-    const mirrorLetters = values(lettered(names.mirror));
+    // How often each value is there, against how often it was published (a few bad values, such
+    // as "header only", are the same bytes every round): exactly once per bad record and destination.
+    const countValues = (values: Buffer[]): Map<string, number> => {
+      const counts = new Map<string, number>();
+      for (const v of values) counts.set(v.toString('base64'), (counts.get(v.toString('base64')) ?? 0) + 1);
+      return counts;
+    };
+    const hubLetters = countValues(lettered(names.hub).map((m) => m.value!));
+    const mirrorLetters = countValues(lettered(names.mirror).map((m) => m.value!));
+    const hubExpected = countValues(bad.map((b) => b.value));
+    // The mirror reads only the operational topic and has no small size limit; the operational-only
+    // destination cannot take an audit record it finds on its topic: dead-lettered, not skipped.
+    const mirrorExpected = countValues([...bad.filter((b) => b.topic === 'operational' && !b.oversize).map((b) => b.value), ...lies.map((lie) => encode(lie))]);
     for (const b of bad) {
-      assert.ok(hubLetters.has(b.value.toString('base64')), `${names.hub}: "${b.label}" not dead-lettered`);
-      // The mirror reads only the operational topic and has no small size limit.
-      if (b.topic === 'operational' && !b.oversize) assert.ok(mirrorLetters.has(b.value.toString('base64')), `${names.mirror}: "${b.label}" not dead-lettered`);
+      const v = b.value.toString('base64');
+      assert.equal(hubLetters.get(v) ?? 0, hubExpected.get(v), `${names.hub}: "${b.label}" dead-lettered ${hubLetters.get(v) ?? 0} times, published ${hubExpected.get(v)} times`);
     }
-    // The operational-only destination cannot take an audit record it finds on its topic: dead-lettered, not skipped.
-    for (const lie of lies) assert.ok(mirrorLetters.has(encode(lie).toString('base64')), `${names.mirror}: the audit record on the operational topic was skipped, not dead-lettered`);
+    for (const [v, n] of mirrorExpected) assert.equal(mirrorLetters.get(v) ?? 0, n, `${names.mirror}: a record dead-lettered ${mirrorLetters.get(v) ?? 0} times, expected ${n}`);
+    assert.equal(lettered(names.hub).length, bad.length, `${names.hub}: dead letters besides the bad records`);
+    assert.equal(lettered(names.mirror).length, [...mirrorExpected.values()].reduce((a, b) => a + b, 0), `${names.mirror}: dead letters besides the bad records`);
     const oversize = lettered(names.hub).filter((m) => header(m, DEADLETTER_HEADERS.code) === 'RECORD_TOO_LARGE');
     assert.equal(oversize.length, bad.filter((b) => b.oversize).length, 'oversize records dead-lettered as RECORD_TOO_LARGE');
 
