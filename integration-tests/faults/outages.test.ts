@@ -147,7 +147,10 @@ describe('fault: destination outages (storage down, connections dropped, 429/503
     // count, hence the second of slack).
     const retries = all.map((d) => met.get(d)?.retries ?? 0);
     console.log(`[outages] forwarder retries blob/hub/la: ${retries.join('/')}; no blob success for ${blobWithoutSuccessMs} ms`);
-    for (const [i, d] of all.entries()) assert.ok(retries[i]! > 0, `${d}: the forwarder counted no retry`);
+    // The hub's dropped connections and busy answers are mostly retried inside the Event Hubs SDK
+    // (the pipeline sees a send that took longer), so its own retry count may be 0: what the hub
+    // met is counted by the double above. Blob and Log Analytics answer the pipeline directly.
+    for (const [i, d] of all.entries()) if (d !== names.hub) assert.ok(retries[i]! > 0, `${d}: the forwarder counted no retry`);
     assert.ok(blobWithoutSuccessMs >= STORAGE_DOWN_MS - 1000, `blob delivered ${STORAGE_DOWN_MS - blobWithoutSuccessMs} ms into the outage`);
     for (const r of reports) if (r.destination !== names.la) assert.equal(r.outOfOrder, 0, `${r.destination}: records of one resource out of order`);
   });
