@@ -14,9 +14,9 @@ import { kindOf, type InsightEvent } from '../../src/events/types.js';
 import { groupIdFor } from '../../src/forwarder/pipeline.js';
 import { createKafka, kafkaSettingsFromEnv } from '../../src/kafka/client.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
-import { deleteTopics, kafkaClient, uniqueName } from '../../testkit/kafka.js';
+import { deleteTopics, kafkaClient, readAll, uniqueName } from '../../testkit/kafka.js';
 import { Oracle } from '../helpers/oracle.js';
-import { apiEventWithId, workflowEventWithId } from '../helpers/records.js';
+import { apiEventWithId, idOf, workflowEventWithId } from '../helpers/records.js';
 import { repoRoot } from '../../testkit/services.js';
 
 export const LONG = process.env.FAULTS_LONG === '1';
@@ -295,6 +295,21 @@ export class FaultRun {
     for (const topic of this.destinations.get(destination) ?? [this.topics.audit, this.topics.operational]) {
       const [committed] = await this.admin!.fetchOffsets({ groupId: groupIdFor(destination), topics: [topic] });
       for (const p of committed?.partitions ?? []) out.set(`${topic}/${p.partition}`, Number(p.offset));
+    }
+    return out;
+  }
+
+  /** Source record ids per `topic/partition`, in offset order (index = offset). */
+  async sourceIds(): Promise<Map<string, (string | undefined)[]>> {
+    const registry = defaultSchemaRegistry();
+    const out = new Map<string, (string | undefined)[]>();
+    for (const topic of [this.topics.audit, this.topics.operational]) {
+      for (const m of await readAll(this.brokers, topic, { timeoutMs: 60_000 })) {
+        const key = `${topic}/${m.partition}`;
+        const list = out.get(key) ?? [];
+        list[Number(m.offset)] = m.value ? idOf(registry.decode(m.value).event) : undefined;
+        out.set(key, list);
+      }
     }
     return out;
   }

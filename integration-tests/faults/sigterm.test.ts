@@ -13,9 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultSchemaRegistry } from '../../src/codec/schema-registry.js';
 import { DEFAULT_CHUNK_LIMITS } from '../../src/forwarder/chunking.js';
-import { readAll } from '../../testkit/kafka.js';
 import { printReport, readDirStreams } from '../helpers/oracle.js';
 import { idOf } from '../helpers/records.js';
 import { getServices } from '../../testkit/services.js';
@@ -43,21 +41,6 @@ describe('fault: SIGTERM under load', { timeout: LONG ? 600_000 : 170_000 }, () 
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** Source record ids per `topic/partition`, in offset order (index = offset). */
-  async function sourceIds(): Promise<Map<string, (string | undefined)[]>> {
-    const registry = defaultSchemaRegistry();
-    const out = new Map<string, (string | undefined)[]>();
-    for (const topic of [run.topics.audit, run.topics.operational]) {
-      for (const m of await readAll(run.brokers, topic, { timeoutMs: 60_000 })) {
-        const key = `${topic}/${m.partition}`;
-        const list = out.get(key) ?? [];
-        list[Number(m.offset)] = m.value ? idOf(registry.decode(m.value).event) : undefined;
-        out.set(key, list);
-      }
-    }
-    return out;
-  }
-
   test(`${ROUNDS} × SIGTERM mid-backlog: exit 0, committed ⊆ delivered, redelivery ≤ one chunk per partition`, async () => {
     const started = Date.now();
     await run.publish(BACKLOG, { perSend: 1000 });
@@ -80,7 +63,7 @@ describe('fault: SIGTERM under load', { timeout: LONG ? 600_000 : 170_000 }, () 
       const committed = await run.committedOffsets(name);
       const delivered = new Set<string>();
       for (const s of await readDirStreams(dir)) for (const rec of s.records) { const id = idOf(rec); if (id) delivered.add(id); }
-      const source = await sourceIds();
+      const source = await run.sourceIds();
       let below = 0;
       let deliveredAbove = 0;
       const notDelivered: string[] = [];
@@ -109,7 +92,7 @@ describe('fault: SIGTERM under load', { timeout: LONG ? 600_000 : 170_000 }, () 
     const report = run.oracle.check(name, streams);
     printReport(report);
     const partitionOf = new Map<string, string>();
-    for (const [key, ids] of await sourceIds()) for (const id of ids) if (id) partitionOf.set(id, key);
+    for (const [key, ids] of await run.sourceIds()) for (const id of ids) if (id) partitionOf.set(id, key);
     const times = new Map<string, number>();
     for (const s of streams) for (const rec of s.records) { const id = idOf(rec); if (id) times.set(id, (times.get(id) ?? 0) + 1); }
     const duplicatesPerPartition = new Map<string, number>();

@@ -35,6 +35,13 @@ export interface AzuriteInstance {
   readonly running: boolean;
   /** Stop the server (SIGTERM, SIGKILL after 10 s); data stays on disk. No-op when stopped. */
   stop(): Promise<void>;
+  /**
+   * SIGSTOP: the port still accepts connections (the kernel completes them) but nothing
+   * answers, so a request hangs in flight until its client times out or aborts it.
+   */
+  freeze(): void;
+  /** SIGCONT after freeze(): requests still open are served. */
+  thaw(): void;
   /** Start again on the same port and location (stopping first when running). */
   restart(): Promise<void>;
   /** Alias of restart() for a stopped server. */
@@ -118,6 +125,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
       return;
     }
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGCONT'); // a frozen server would not act on SIGTERM
     proc.kill('SIGTERM');
     const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
     await exited;
@@ -139,6 +147,12 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
       return child !== undefined;
     },
     stop,
+    freeze() {
+      if (!child?.kill('SIGSTOP')) throw new Error(`azurite-blob on port ${port} is not running`);
+    },
+    thaw() {
+      child?.kill('SIGCONT');
+    },
     async restart() {
       await stop();
       await start();

@@ -74,6 +74,15 @@ export interface ForwarderOptions {
   tuning?: Partial<PipelineTuning>;
 }
 
+/**
+ * How long a removed or changed destination's in-flight chunk may finish before it is aborted
+ * (uncommitted, delivered again later). Short, unlike a shutdown's stopTimeoutMs: changes are
+ * applied one at a time, so a send hanging on the old target (up to the SDK's own timeouts)
+ * would otherwise hold up the changed destination's new pipeline and every other change for
+ * the whole stop timeout (30 s seen in the reconfigure fault scenario).
+ */
+const RECONFIGURE_STOP_TIMEOUT_MS = 5_000;
+
 /** Crashes within this window that make /healthz fail. */
 const CRASH_WINDOW_MS = 5 * 60_000;
 const UNHEALTHY_AFTER_CRASHES = 3;
@@ -242,7 +251,7 @@ export class Forwarder {
     for (const name of this.broken.keys()) if (!byName.has(name)) this.broken.delete(name);
     await Promise.all(toStop.map(async (name) => {
       this.logger.info({ destination: name, reason: byName.has(name) ? 'changed' : 'removed' }, 'stopping destination');
-      await this.stopPipeline(name);
+      await this.stopPipeline(name, Math.min(RECONFIGURE_STOP_TIMEOUT_MS, this.options.stopTimeoutMs ?? 30_000));
       if (!byName.has(name)) await this.metrics.forget(name);
     }));
     const toStart = wanted.filter((d) => !this.configs.has(d.name));
@@ -291,12 +300,12 @@ export class Forwarder {
     }
   }
 
-  private async stopPipeline(name: string): Promise<void> {
+  private async stopPipeline(name: string, timeoutMs = this.options.stopTimeoutMs ?? 30_000): Promise<void> {
     const pipeline = this.pipelines.get(name);
     this.pipelines.delete(name);
     this.configs.delete(name);
     if (!pipeline) return;
-    await pipeline.stop(this.options.stopTimeoutMs ?? 30_000);
+    await pipeline.stop(timeoutMs);
     this.finishedStats.set(name, pipeline.snapshot());
   }
 
