@@ -159,8 +159,9 @@ describe('fault: /healthz and /readyz turn unhealthy and back', { timeout: 170_0
 
   test('/readyz is 503 until every pipeline joined its group (/healthz 200 meanwhile), then 200', async () => {
     // A member of other's group that stays inside its batch handler never rejoins, so the
-    // broker holds every new member's JoinGroup (up to its session timeout, 30 s).
-    const blocker = run.kafka.consumer({ groupId: groupIdFor(names.other), sessionTimeout: 30_000 });
+    // broker holds every new member's JoinGroup until the member's session or the group's
+    // rebalance timeout ends: long ones, as 2 busy shared cores took up to 16 s to start forward.
+    const blocker = run.kafka.consumer({ groupId: groupIdFor(names.other), sessionTimeout: 90_000, rebalanceTimeout: 120_000 });
     foreign.push(blocker);
     let inHandler!: () => void;
     const entered = new Promise<void>((resolve) => { inHandler = resolve; });
