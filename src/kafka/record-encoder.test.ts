@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import './client.js';
-import { encodeRecord, kafkajsRecordEncoder, recordEncoderInstalled, type RecordInput } from './record-encoder.js';
+import { crc32c, encodeRecord, kafkajsOriginals, produceEncodingInstalled, type RecordInput } from './record-encoder.js';
 
 const require = createRequire(import.meta.url);
 
@@ -39,7 +39,7 @@ function* corpus(): Generator<RecordInput> {
 }
 
 test('records are byte for byte what kafkajs 2.2.4 encodes (keys, values and headers as Buffers, strings or null; varint boundaries)', () => {
-  const reference = kafkajsRecordEncoder();
+  const reference = kafkajsOriginals().encodeRecord;
   let n = 0;
   for (const input of corpus()) {
     const ours = encodeRecord(input).buffer;
@@ -73,7 +73,21 @@ test('what kafkajs cannot encode is refused with a clear error, not written wron
   assert.throws(() => encodeRecord({ key: 'k', value: 'v', timestampDelta: 1.5 }), /must be an integer/);
 });
 
-test('loading the Kafka client installs the encoder before kafkajs first produces', () => {
-  assert.equal(recordEncoderInstalled(), true);
+test('CRC-32C: the standard check value, and the result of kafkajs on every length up to 70 KB', () => {
+  assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+  assert.equal(crc32c(Buffer.alloc(0)), 0);
+  const reference = kafkajsOriginals().crc32c;
+  const data = bytesOf(70_000, 7);
+  for (let length = 0; length < 70_000; length = length < 64 ? length + 1 : Math.ceil(length * 1.3)) {
+    for (const start of [0, 1, 3]) {
+      const slice = data.subarray(start, start + length);
+      assert.equal(crc32c(slice), reference(slice), `length ${length} from ${start}`);
+    }
+  }
+});
+
+test('loading the Kafka client installs both before kafkajs first produces or fetches', () => {
+  assert.equal(produceEncodingInstalled(), true);
   assert.equal(require('kafkajs/src/protocol/recordBatch/record/v0'), encodeRecord);
+  assert.equal(require('kafkajs/src/protocol/recordBatch/crc32C'), crc32c);
 });

@@ -1,7 +1,10 @@
 /**
- * The encoder kafkajs uses for every record it produces, replaced by one that measures the
- * record first and writes it into one buffer. The bytes are the same: a Kafka record of the
- * v2 message format (KIP-98), checked against kafkajs' own encoder by record-encoder.test.ts.
+ * The two pieces of kafkajs that run per produced record and per produced byte, replaced:
+ * - the record encoder, by one that measures the record first and writes it into one buffer;
+ *   the bytes are the same (a record of the v2 message format, KIP-98);
+ * - the record batch checksum (CRC-32C), by a slicing-by-8 version of kafkajs' byte-at-a-time
+ *   loop (5 % of the producer's CPU once records were cheap).
+ * Both are checked against kafkajs' own functions by record-encoder.test.ts.
  *
  * Why: kafkajs 2.2.4 (its last release) builds each record from a zero-filled 512-byte
  * Encoder that grows to 1 KiB for our 600-byte events, another one per header, a Buffer per
@@ -10,10 +13,10 @@
  * (bench/what-changed.md). It caps the producer, the Kafka destination and the dead-letter
  * writer.
  *
- * How: kafkajs is CommonJS and loads its produce request module (which captures the record
- * encoder) only when it first produces, so replacing the record module's exports in the
- * require cache before that swaps the encoder for every produce request of the process.
- * `installRecordEncoder()` runs when src/kafka/client.ts is loaded (every Kafka client of ours
+ * How: kafkajs is CommonJS and loads the modules that keep references to these two (its
+ * produce request and record batch modules) only when it first produces or fetches, so
+ * replacing their exports in the require cache before that swaps them for the whole process.
+ * `installProduceEncoding()` runs when src/kafka/client.ts is loaded (every Kafka client of ours
  * is made there). kafkajs is pinned (package.json) and unmaintained, so the internal path it
  * depends on does not move; if it ever does, the unit test that checks the installation fails.
  */
@@ -175,36 +178,81 @@ export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, 
   return new EncodedRecord(w.buf);
 }
 
-const requireFromHere = createRequire(import.meta.url);
-const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0';
-/** Loaded on the first produce; it keeps the record encoder it found then. */
-const PRODUCE_REQUEST_MODULE = 'kafkajs/src/protocol/requests/produce/v3/request';
+/** CRC-32C (Castagnoli) tables for slicing by 8: TABLE[k * 256 + n] is the CRC of byte n followed by k zero bytes. */
+const CRC_TABLE = ((): Int32Array => {
+  const t = new Int32Array(8 * 256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t[n] = c;
+  }
+  for (let n = 0; n < 256; n++) {
+    let c = t[n]!;
+    for (let k = 1; k < 8; k++) {
+      c = t[c & 0xff]! ^ (c >>> 8);
+      t[k * 256 + n] = c;
+    }
+  }
+  return t;
+})();
 
-type RecordEncoder = (input: RecordInput) => { buf: Buffer; buffer: Buffer };
-let original: RecordEncoder | undefined;
-
-/** kafkajs' own record encoder (for the test that compares the two). */
-export function kafkajsRecordEncoder(): RecordEncoder {
-  if (!installRecordEncoder() || !original) throw new Error('kafkajs produced before the record encoder was installed');
-  return original;
+/** CRC-32C of the bytes, unsigned: what Kafka checks on every record batch. */
+export function crc32c(bytes: Uint8Array): number {
+  const t = CRC_TABLE;
+  let crc = -1;
+  let i = 0;
+  for (const end = bytes.length - 8; i <= end; i += 8) {
+    const a = crc ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+    const b = bytes[i + 4]! | (bytes[i + 5]! << 8) | (bytes[i + 6]! << 16) | (bytes[i + 7]! << 24);
+    crc = t[1792 + (a & 0xff)]! ^ t[1536 + ((a >>> 8) & 0xff)]! ^ t[1280 + ((a >>> 16) & 0xff)]! ^ t[1024 + (a >>> 24)]!
+      ^ t[768 + (b & 0xff)]! ^ t[512 + ((b >>> 8) & 0xff)]! ^ t[256 + ((b >>> 16) & 0xff)]! ^ t[b >>> 24]!;
+  }
+  for (; i < bytes.length; i++) crc = t[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+  return ~crc >>> 0;
 }
 
-/** True once kafkajs' produce requests encode records with `encodeRecord`. */
-export function recordEncoderInstalled(): boolean {
-  const path = requireFromHere.resolve(RECORD_MODULE);
-  return requireFromHere.cache[path]?.exports === encodeRecord;
+const requireFromHere = createRequire(import.meta.url);
+
+/**
+ * Each replaced kafkajs module, and the module that keeps a reference to it once loaded (lazily,
+ * on the first produce or fetch): replacing is only possible before that one is loaded.
+ */
+const REPLACEMENTS = [
+  { module: 'kafkajs/src/protocol/recordBatch/record/v0', by: encodeRecord, capturedBy: 'kafkajs/src/protocol/requests/produce/v3/request' },
+  { module: 'kafkajs/src/protocol/recordBatch/crc32C', by: crc32c, capturedBy: 'kafkajs/src/protocol/recordBatch/v0' },
+] as const;
+
+type RecordEncoder = (input: RecordInput) => { buf: Buffer; buffer: Buffer };
+const originals = new Map<string, unknown>();
+
+const cached = (module: string): NodeModule | undefined => requireFromHere.cache[requireFromHere.resolve(module)];
+
+/** kafkajs' own record encoder and checksum (for the test that compares them with ours). */
+export function kafkajsOriginals(): { encodeRecord: RecordEncoder; crc32c: (bytes: Buffer) => number } {
+  if (!installProduceEncoding()) throw new Error('kafkajs produced before our encoding was installed');
+  return {
+    encodeRecord: originals.get(REPLACEMENTS[0].module) as RecordEncoder,
+    crc32c: originals.get(REPLACEMENTS[1].module) as (bytes: Buffer) => number,
+  };
+}
+
+/** True once kafkajs encodes records and checksums batches with ours. */
+export function produceEncodingInstalled(): boolean {
+  return REPLACEMENTS.every((r) => cached(r.module)?.exports === r.by);
 }
 
 /**
- * Makes kafkajs encode records with `encodeRecord` (idempotent). False when kafkajs already
- * produced in this process with its own encoder (someone used kafkajs before loading
- * src/kafka/client.ts): every produce then keeps working, only slower.
+ * Makes kafkajs use `encodeRecord` and `crc32c` (idempotent). False when kafkajs already
+ * produced or fetched in this process with its own (someone used kafkajs before loading
+ * src/kafka/client.ts): everything keeps working, only slower.
  */
-export function installRecordEncoder(): boolean {
-  if (recordEncoderInstalled()) return true;
-  if (requireFromHere.cache[requireFromHere.resolve(PRODUCE_REQUEST_MODULE)]) return false;
-  const path = requireFromHere.resolve(RECORD_MODULE);
-  original = requireFromHere(path) as RecordEncoder;
-  requireFromHere.cache[path]!.exports = encodeRecord;
+export function installProduceEncoding(): boolean {
+  if (produceEncodingInstalled()) return true;
+  if (REPLACEMENTS.some((r) => cached(r.capturedBy) && cached(r.module)?.exports !== r.by)) return false;
+  for (const r of REPLACEMENTS) {
+    if (cached(r.module)?.exports === r.by) continue;
+    originals.set(r.module, requireFromHere(r.module));
+    cached(r.module)!.exports = r.by;
+  }
   return true;
 }
