@@ -6,6 +6,11 @@
 import { Kafka, logLevel, type KafkaConfig, type RetryOptions, type SASLOptions, type logCreator } from 'kafkajs';
 import { InsightLogsError } from '../errors.js';
 import { silentLogger, scrubSecrets, type Logger } from '../logging.js';
+import { installProduceEncoding } from './record-encoder.js';
+
+// Before any client of ours can produce: kafkajs' own record encoder allocates ~10 buffers per
+// record and checksums a byte at a time (see record-encoder.ts).
+installProduceEncoding();
 
 export interface KafkaSettings {
   brokers: string[];

@@ -19,11 +19,14 @@ export interface OutgoingMessage {
   message: Message;
 }
 
-/** A copy of the event with `category` derived from the event itself; throws EVENT_INVALID. */
+/** The event with `category` derived from the event itself (a copy when it differs); throws EVENT_INVALID. */
 export function routedEvent(event: InsightEvent): InsightEvent {
   const kind = kindOf(event);
   const method = kind === 'APIEvent' ? (event as ApiEvent).properties?.method : undefined;
-  const routed = { ...event, category: categoryFor(kind, method) } as InsightEvent;
+  const category = categoryFor(kind, method);
+  // A copy only when the caller's category is missing or wrong (the builders set it right):
+  // the event is encoded at once and never changed, so the caller's object can be used as is.
+  const routed = event.category === category ? event : { ...event, category } as InsightEvent;
   assertValidEvent(routed);
   return routed;
 }
