@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { Admin, Kafka, Message, Producer } from 'kafkajs';
+import type { Admin, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import { defaultSchemaRegistry } from '../../src/codec/schema-registry.js';
 import { parseDestination } from '../../src/config/destinations.js';
 import { DestinationStore } from '../../src/destinations/store.js';
@@ -228,12 +228,14 @@ export class FaultRun {
 
   /**
    * Sends prepared messages in one request, in order; the events in `good` are noted in the
-   * oracle once Kafka acknowledged them.
+   * oracle once Kafka acknowledged them. Resolves Kafka's answer (partition and base offset of
+   * each topic-partition written), for scenarios that watch one record's offset.
    */
-  async sendRaw(topicMessages: { topic: string; messages: Message[] }[], good: InsightEvent[] = []): Promise<void> {
+  async sendRaw(topicMessages: { topic: string; messages: Message[] }[], good: InsightEvent[] = []): Promise<RecordMetadata[]> {
     const producer = await this.producerReady();
-    await producer.sendBatch({ acks: -1, topicMessages });
+    const written = await producer.sendBatch({ acks: -1, topicMessages });
     for (const e of good) this.oracle.note(e);
+    return written;
   }
 
   /**

@@ -63,12 +63,24 @@ export function deadLetterMessage(entry: DeadLetter, now = new Date()): Message 
   return { key: entry.key, value: entry.value, headers };
 }
 
+/**
+ * kafkajs' own retries inside one write: at most about 4 s of waiting (0.2 s doubling, capped
+ * at 2 s, ±20 %). The pipeline sends no consumer heartbeat while a write runs; with kafkajs'
+ * defaults (5 retries from 0.3 s, cap 30 s) a write to a deleted dead-letter topic took 6–9 s
+ * and up to 20 s with its jitter, against a 10 s session timeout, and a SIGTERM waited for it.
+ * A write now fails sooner, and the pipeline waits with heartbeats and writes again, committing
+ * nothing past the record meanwhile.
+ */
+export const DEADLETTER_WRITE_RETRY = { retries: 4, initialRetryTime: 200, maxRetryTime: 2000 } as const;
+
 export class DeadLetterWriter {
   private readonly producer: Producer;
   private connected = false;
 
   constructor(kafka: Kafka, readonly topic: string = DEADLETTER_TOPIC) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: cachedKeyPartitioner });
+    this.producer = kafka.producer({
+      idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: cachedKeyPartitioner, retry: DEADLETTER_WRITE_RETRY,
+    });
   }
 
   async connect(): Promise<void> {
