@@ -6,7 +6,7 @@ import { categoryName } from '../../events/routing.js';
 import type { CategoryName } from '../../events/routing.js';
 import { hasCode, InsightLogsError } from '../../errors.js';
 import type { RejectedRecord, SinkRecord } from '../sink.js';
-import { blobNameFor } from './path.js';
+import { fileNameFor, hourFolderOfKey, hourKeyOf, resourceIdPrefix } from './path.js';
 
 /** The JSON Lines of some records as one buffer (one join, not a string per line). */
 export function linesOf(records: readonly SinkRecord[]): Buffer {
@@ -30,28 +30,37 @@ export interface GroupedBatch {
 
 /**
  * Groups a batch by (category, blob name), keeping each group in batch order; records whose
- * path parts are unsafe are set aside as PATH_UNSAFE rejections with the reason.
+ * path parts are unsafe are set aside as PATH_UNSAFE rejections with the reason. Groups are
+ * found by the resource's (cached) prefix and the hour's number, so no string is built per
+ * record; a blob name is built once per group.
  */
 export function groupByFile(batch: readonly SinkRecord[]): GroupedBatch {
-  const groups = new Map<string, FileGroup>();
+  const byPrefix = new Map<string, Map<number, FileGroup>>();
+  const groups: FileGroup[] = [];
   const rejected: RejectedRecord[] = [];
   for (const record of batch) {
-    let blobName: string;
+    let prefix: string;
+    let hour: number;
     try {
-      blobName = blobNameFor(record.event);
+      prefix = resourceIdPrefix(record.event.resourceId);
+      hour = hourKeyOf(record.event.time);
     } catch (error) {
       if (!hasCode(error, 'PATH_UNSAFE')) throw error;
       rejected.push({ record, code: 'PATH_UNSAFE', reason: (error as InsightLogsError).message });
       continue;
     }
     const category = categoryName(record.event.category);
-    const key = `${category}\u0000${blobName}`;
-    let group = groups.get(key);
+    // Two categories per hour: the key's last digit.
+    const key = hour * 10 + (category === 'audit' ? 1 : 2);
+    let hours = byPrefix.get(prefix);
+    if (!hours) byPrefix.set(prefix, (hours = new Map()));
+    let group = hours.get(key);
     if (!group) {
-      group = { category, blobName, records: [] };
-      groups.set(key, group);
+      group = { category, blobName: `${prefix}/${hourFolderOfKey(hour)}/${fileNameFor(0)}`, records: [] };
+      hours.set(key, group);
+      groups.push(group);
     }
     group.records.push(record);
   }
-  return { groups: [...groups.values()], rejected };
+  return { groups, rejected };
 }

@@ -10,7 +10,7 @@
 import { InsightLogsError } from '../../errors.js';
 import { topicFor, type CategoryName } from '../../events/routing.js';
 import type { Category } from '../../events/types.js';
-import { utcHourOf, type UtcHour } from '../../events/utc-time.js';
+import { utcHourKey, utcHourOf, type UtcHour } from '../../events/utc-time.js';
 
 export const MAX_RESOURCE_ID_PATH_LENGTH = 512;
 /** The only characters a resourceId may use in a path: ASCII letters, digits and `._()/-`. */
@@ -59,7 +59,30 @@ export function hourOf(time: unknown): UtcHour {
  * continuation blob used once an hour's blob is full: `PT1H-1.json`, `PT1H-2.json` …
  */
 export function blobNameFor(event: { resourceId?: unknown; time?: unknown }, part = 0): string {
-  return `${resourceIdPrefix(event.resourceId)}/${hourFolder(hourOf(event.time))}/${fileNameFor(part)}`;
+  return `${resourceIdPrefix(event.resourceId)}/${hourFolderOfKey(hourKeyOf(event.time))}/${fileNameFor(part)}`;
+}
+
+/** `utcHourKey` of a record's time (YYYYMMDDHH); throws PATH_UNSAFE like `hourOf`. */
+export function hourKeyOf(time: unknown): number {
+  const key = typeof time === 'string' ? utcHourKey(time) : -1;
+  if (key < 0) hourOf(time);
+  return key;
+}
+
+/** Folders of the hours seen lately, by hour key: a forwarder writes a few hours, millions of times. */
+const HOUR_FOLDER_CACHE_LIMIT = 10_000;
+const hourFolderCache = new Map<number, string>();
+
+/** `hourFolder` of an hour key from `hourKeyOf`. */
+export function hourFolderOfKey(key: number): string {
+  let folder = hourFolderCache.get(key);
+  if (folder === undefined) {
+    const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+    folder = hourFolder({ year: pad(Math.floor(key / 1_000_000), 4), month: pad(Math.floor(key / 10_000) % 100, 2), day: pad(Math.floor(key / 100) % 100, 2), hour: pad(key % 100, 2) });
+    if (hourFolderCache.size >= HOUR_FOLDER_CACHE_LIMIT) hourFolderCache.clear();
+    hourFolderCache.set(key, folder);
+  }
+  return folder;
 }
 
 /** The folder of one hour below a resource's prefix: `y=YYYY/m=MM/d=DD/h=HH/m=00` (no slashes around it). */
