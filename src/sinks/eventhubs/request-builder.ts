@@ -5,6 +5,7 @@
  * resource's events stay ordered on one partition.
  */
 import { createHash } from 'node:crypto';
+import { joinedJson } from '../layout/lines.js';
 import type { SinkRecord } from '../sink.js';
 
 const PREFIX = '{"records":[';
@@ -62,7 +63,7 @@ export function packBodies(partitionKey: string, records: readonly SinkRecord[],
   let currentBytes = BODY_FRAME_BYTES;
   const flush = (): void => {
     if (current.length === 0) return;
-    bodies.push({ partitionKey, records: current, body: Buffer.from(PREFIX + current.map((r) => r.json).join(',') + SUFFIX, 'utf8') });
+    bodies.push({ partitionKey, records: current, body: joinedJson(current, ',', PREFIX, SUFFIX) });
     current = [];
     currentBytes = BODY_FRAME_BYTES;
   };

@@ -9,19 +9,27 @@ import type { RejectedRecord, SinkRecord } from '../sink.js';
 import { fileNameFor, hourFolderOfKey, hourKeyOf, resourceIdPrefix } from './path.js';
 
 /**
- * The JSON Lines of some records as one buffer, each line written straight into it: no joined
- * string of the whole chunk (megabytes, allocated in the old generation) to copy again.
+ * `before` + the records' JSON joined by `between` + `after`, as UTF-8, each piece written
+ * straight into one buffer: no joined string of the whole chunk (megabytes, allocated in the
+ * old generation) to encode again. 4× cheaper per record than join + Buffer.from (bench/what-changed.md).
+ * The separators are ASCII.
  */
-export function linesOf(records: readonly SinkRecord[]): Buffer {
-  let size = records.length;
+export function joinedJson(records: readonly SinkRecord[], between: string, before = '', after = ''): Buffer {
+  let size = before.length + after.length + Math.max(0, records.length - 1) * between.length;
   for (const r of records) size += Buffer.byteLength(r.json, 'utf8');
   const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const r of records) {
-    at += out.write(r.json, at, 'utf8');
-    out[at++] = 0x0a;
+  let at = out.write(before, 0, 'latin1');
+  for (let i = 0; i < records.length; i++) {
+    if (i > 0) at += out.write(between, at, 'latin1');
+    at += out.write(records[i]!.json, at, 'utf8');
   }
+  out.write(after, at, 'latin1');
   return out;
+}
+
+/** The JSON Lines of some records (each line ends with a newline) as one buffer. */
+export function linesOf(records: readonly SinkRecord[]): Buffer {
+  return joinedJson(records, '\n', '', records.length > 0 ? '\n' : '');
 }
 
 /** The records bound for one blob (or file), in batch order. */
