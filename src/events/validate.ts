@@ -29,12 +29,23 @@ const CORRELATION_ID = new RegExp(`^[\\x21-\\x7e]{1,${MAX_CORRELATION_ID_LENGTH}
 const RESOURCE_ID =
   /^\/SUBSCRIPTIONS\/[A-Z0-9-]{1,64}\/RESOURCEGROUPS\/[A-Z0-9_()-](?:[A-Z0-9_().-]{0,88}[A-Z0-9_()-])?\/PROVIDERS\/MICROSOFT\.D365CUSTOMERINSIGHTS\/INSTANCES\/[A-Z0-9_-]{1,64}$/i;
 
+/**
+ * ResourceIds found valid lately: a producer or forwarder sees few distinct ones and millions
+ * of events, and the pattern match showed in the forwarder's profile. Bounded; an invalid id
+ * is never remembered, so it is checked (and refused) every time.
+ */
+const VALID_RESOURCE_ID_CACHE_LIMIT = 10_000;
+const validResourceIds = new Set<string>();
+
 export function resourceIdProblem(resourceId: unknown): string | undefined {
   if (typeof resourceId !== 'string' || resourceId.length === 0) return 'is required';
+  if (validResourceIds.has(resourceId)) return undefined;
   if (resourceId.length > MAX_RESOURCE_ID_LENGTH) return `is longer than ${MAX_RESOURCE_ID_LENGTH} characters`;
   if (resourceId.includes('..') || !RESOURCE_ID.test(resourceId)) {
     return 'must look like /SUBSCRIPTIONS/<sub>/RESOURCEGROUPS/<rg>/PROVIDERS/MICROSOFT.D365CUSTOMERINSIGHTS/INSTANCES/<instance> (letters, digits, - _ ( ) . only; no "..")';
   }
+  if (validResourceIds.size >= VALID_RESOURCE_ID_CACHE_LIMIT) validResourceIds.clear();
+  validResourceIds.add(resourceId);
   return undefined;
 }
 
