@@ -77,9 +77,10 @@ interface Pending {
   event: InsightEvent;
   deadline: number;
   settled: boolean;
-  promise: Promise<void>;
-  resolve(): void;
-  reject(error: InsightLogsError): void;
+  /** Called once: acknowledged (no error) or failed. A callback, not a promise: `emit` needs none. */
+  done(error?: InsightLogsError): void;
+  /** `flush()` calls waiting for this event. */
+  waiters?: (() => void)[];
 }
 
 /** One kafkajs producer and what is in flight on it. */
@@ -173,9 +174,26 @@ export class EventProducer {
 
   /** Resolves when Kafka acknowledged the event (acks=all). Rejects EVENT_INVALID, QUEUE_FULL, PUBLISH_FAILED or PRODUCER_CLOSED. */
   publish(event: InsightEvent): Promise<void> {
-    const refuse = (error: InsightLogsError): Promise<void> => {
+    return new Promise<void>((resolve, reject) => {
+      const refused = this.accept(event, (error) => (error ? reject(error) : resolve()));
+      if (refused) reject(refused);
+    });
+  }
+
+  /** Fire and forget: never throws, never blocks; a failure goes to `onError` or the error log. */
+  emit(event: InsightEvent): void {
+    const refused = this.accept(event, (error) => { if (error) this.emitFailed(error, event); });
+    if (refused) this.emitFailed(refused, event);
+  }
+
+  /**
+   * Queues an event, to be settled through `done`; or returns why it was refused at the door
+   * (`done` is then never called). The one path of `publish` and `emit`.
+   */
+  private accept(event: InsightEvent, done: Pending['done']): InsightLogsError | undefined {
+    const refuse = (error: InsightLogsError): InsightLogsError => {
       this.metrics.failed.inc({ code: error.code });
-      return Promise.reject(error);
+      return error;
     };
     if (this.closing) return refuse(this.closedError());
     let outgoing;
@@ -188,27 +206,21 @@ export class EventProducer {
       return refuse(new InsightLogsError('QUEUE_FULL',
         `${this.limits.maxQueueSize} events are waiting for Kafka (slow or unreachable); retry later, or raise maxQueueSize`, { retryable: true }));
     }
-    const pending = { topic: outgoing.topic, message: outgoing.message, event, deadline: Date.now() + this.limits.deliveryTimeoutMs, settled: false } as Pending;
-    pending.promise = new Promise<void>((resolve, reject) => { pending.resolve = resolve; pending.reject = reject; });
-    this.queue.push(pending);
+    this.queue.push({ topic: outgoing.topic, message: outgoing.message, event, deadline: Date.now() + this.limits.deliveryTimeoutMs, settled: false, done });
     this.schedule();
-    return pending.promise;
+    return undefined;
   }
 
-  /** Fire and forget: never throws, never blocks; a failure goes to `onError` or the error log. */
-  emit(event: InsightEvent): void {
-    this.publish(event).catch((err: unknown) => {
-      const error = err instanceof InsightLogsError ? err : new InsightLogsError('PUBLISH_FAILED', describeError(err), { cause: err });
-      if (this.onError) {
-        try {
-          this.onError(error, event);
-          return;
-        } catch (hookError) {
-          this.logger.error({ code: 'PUBLISH_FAILED' }, `onError threw: ${scrubSecrets(describeError(hookError))}`);
-        }
+  private emitFailed(error: InsightLogsError, event: InsightEvent): void {
+    if (this.onError) {
+      try {
+        this.onError(error, event);
+        return;
+      } catch (hookError) {
+        this.logger.error({ code: 'PUBLISH_FAILED' }, `onError threw: ${scrubSecrets(describeError(hookError))}`);
       }
-      this.logger.error({ code: error.code, operationName: event?.operationName }, scrubSecrets(`event not published: ${error.message}`));
-    });
+    }
+    this.logger.error({ code: error.code, operationName: event?.operationName }, scrubSecrets(`event not published: ${error.message}`));
   }
 
   /** Builds (status → resultType, level …) and publishes an APIEvent. */
@@ -223,9 +235,12 @@ export class EventProducer {
 
   /** Resolves when everything accepted so far is acknowledged or failed. Never rejects. */
   async flush(): Promise<void> {
-    const waiting = [...this.queue, ...[...this.inFlightBatches].flat()].filter((p) => !p.settled).map((p) => p.promise);
+    const waiting: Promise<void>[] = [];
+    for (const p of [...this.queue, ...[...this.inFlightBatches].flat()]) {
+      if (!p.settled) waiting.push(new Promise<void>((resolve) => { (p.waiters ??= []).push(resolve); }));
+    }
     this.dispatch();
-    await Promise.allSettled(waiting);
+    await Promise.all(waiting);
   }
 
   /** Flushes, waits for kafkajs' in-flight sends, then disconnects. Idempotent. */
@@ -405,12 +420,13 @@ export class EventProducer {
     if (error) {
       this.failed++;
       this.metrics.failed.inc({ code: error.code });
-      p.reject(error);
+      p.done(error);
     } else {
       this.published++;
       this.metrics.published.inc({ topic: p.topic });
-      p.resolve();
+      p.done();
     }
+    if (p.waiters) for (const wake of p.waiters) wake();
   }
 
   /** Fails events whose delivery timeout passed, queued or in flight. */
