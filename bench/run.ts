@@ -15,6 +15,7 @@ import path from 'node:path';
 import { repoRoot } from '../testkit/services.js';
 import { javaConsumerPerf, kafkajsDoNothing } from './scenarios/ceilings.js';
 import { clientVariants } from './scenarios/clients.js';
+import { loadConfluentClient, type ConfluentClient } from './scenarios/confluent-client.js';
 import { DESTINATION_KINDS, runForwarder } from './scenarios/forwarder.js';
 import { measureLatency, type LatencyResult } from './scenarios/latency.js';
 import { emitCost, javaProducerPerf, publishThroughput, type EmitCost } from './scenarios/producer.js';
@@ -136,6 +137,15 @@ async function main(): Promise<void> {
     connectProblem = await kafkaConnectMissing();
     if (connectProblem) log(`Kafka Connect skipped: ${connectProblem}`);
   }
+  let confluent: ConfluentClient | undefined;
+  let confluentProblem: string | undefined;
+  if (only.has('clients')) {
+    const loaded = await loadConfluentClient(log);
+    if (typeof loaded === 'string') {
+      confluentProblem = loaded;
+      log(`@confluentinc/kafka-javascript skipped in the clients scenario: ${loaded}`);
+    } else confluent = loaded;
+  }
   const emitRuns: EmitCost[] = [];
   const publishRuns: (Throughput & { javaEventsPerSec: number; peakRssMiB: number })[] = [];
   const simulateRuns: SimulateResult[] = [];
@@ -177,8 +187,10 @@ async function main(): Promise<void> {
         }
       }
       if (only.has('clients')) {
-        for (const [name, work] of clientVariants(ctx, Math.max(50_000, Math.round(events / 4)))) {
-          await record('client', name, work, name.includes('produce') ? 'idempotent, acks=all, batches of 2,000 bench records (key, 2 headers)' : 'stream, no work per record');
+        for (const [name, work] of clientVariants(ctx, Math.max(50_000, Math.round(events / 4)), confluent)) {
+          const note = name.includes('native produce') ? 'idempotent, acks=all, the same records, produce() per record (librdkafka batches)'
+            : name.includes('produce') || name.includes('transactions') ? 'idempotent, acks=all, batches of 2,000 bench records (key, 2 headers)' : 'no work per record';
+          await record('client', name, work, note);
         }
       }
       if (only.has('simulate') && !errors.simulate) {
@@ -240,6 +252,7 @@ async function main(): Promise<void> {
   });
   if (rsyslogProblem) errors.rsyslog = rsyslogProblem;
   if (connectProblem) errors.connect = connectProblem;
+  if (confluentProblem) errors.confluent = confluentProblem;
   const report: BenchReport = {
     date: startedAt.toISOString(),
     mode: quick ? 'quick' : 'full',

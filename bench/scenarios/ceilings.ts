@@ -36,6 +36,33 @@ export async function javaConsumerPerf(ctx: BenchContext): Promise<Throughput & 
   return { ...throughput(ctx, ctx.events, ms, { startupMs: rebalanceMs }), fetchEventsPerSec: Number(cols[9]), wallMs };
 }
 
+/**
+ * The do-nothing loop of the KafkaJS-shaped consumers (kafkajs, and the KafkaJS API of
+ * @confluentinc/kafka-javascript): `run` starts the consumer with an eachBatch that only counts;
+ * resolves when ctx.events records were seen. Connecting and disconnecting are the caller's.
+ */
+export async function countBatches(
+  ctx: BenchContext, label: string, started: number,
+  run: (eachBatch: (payload: { batch: { messages: unknown[] } }) => Promise<void>) => Promise<void>,
+): Promise<Throughput> {
+  let firstAt: number | undefined;
+  let count = 0;
+  let doneAt = 0;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label} do-nothing: ${count} of ${ctx.events} after 15 min`)), 15 * 60_000);
+    run(async ({ batch }) => {
+      firstAt ??= performance.now();
+      count += batch.messages.length;
+      if (count >= ctx.events && !doneAt) {
+        doneAt = performance.now();
+        clearTimeout(timer);
+        resolve();
+      }
+    }).catch(reject);
+  });
+  return throughput(ctx, count, doneAt - started, { startupMs: (firstAt ?? started) - started });
+}
+
 export async function kafkajsDoNothing(ctx: BenchContext): Promise<Throughput> {
   const consumer = kafkaClient(ctx.brokers).consumer({
     groupId: uniqueName('bench-noop'),
@@ -44,28 +71,11 @@ export async function kafkajsDoNothing(ctx: BenchContext): Promise<Throughput> {
     maxBytesPerPartition: 4 * 1024 * 1024,
   });
   const started = performance.now();
-  let firstAt: number | undefined;
-  let count = 0;
-  let doneAt = 0;
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [ctx.sourceTopic], fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`kafkajs do-nothing: ${count} of ${ctx.events} after 15 min`)), 15 * 60_000);
-      consumer.run({
-        eachBatch: async ({ batch }) => {
-          firstAt ??= performance.now();
-          count += batch.messages.length;
-          if (count >= ctx.events && !doneAt) {
-            doneAt = performance.now();
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      }).catch(reject);
-    });
+    return await countBatches(ctx, 'kafkajs', started, (eachBatch) => consumer.run({ eachBatch }));
   } finally {
     await consumer.disconnect().catch(() => undefined);
   }
-  return throughput(ctx, count, doneAt - started, { startupMs: (firstAt ?? started) - started });
 }

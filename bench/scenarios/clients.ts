@@ -4,8 +4,10 @@
  *
  *   - producing with idempotence and acks=all: kafkajs 2.2.4 (what the project uses) with 1
  *     and 5 requests in flight, and @platformatic/kafka 1.35 with 1 and 5 sends in flight;
- *   - consuming the pre-loaded topic doing nothing: @platformatic/kafka's stream, next to the
- *     kafkajs do-nothing ceiling of the `ceilings` scenario.
+ *   - consuming the pre-loaded topic doing nothing: kafkajs' eachBatch (as the `ceilings` row,
+ *     repeated here so that `--only clients` has its reference) and @platformatic/kafka's stream;
+ *   - @confluentinc/kafka-javascript (librdkafka), when bench/peers/confluent-kafka-javascript.sh
+ *     could build it, for the same three, and transactions of TX_RECORDS records for it and kafkajs.
  *
  * A variant that fails (for example a broker refusal) is reported with its error instead of a
  * figure: that is a finding, not a bench failure.
@@ -20,8 +22,12 @@ import type { BenchContext, Throughput } from '../lib/context.js';
 import { throughput } from '../lib/context.js';
 import { benchEvent } from '../lib/events.js';
 import { createBenchTopics } from '../lib/kafka.js';
+import { kafkajsDoNothing } from './ceilings.js';
+import { confluentDoNothing, confluentNativeDoNothing, confluentNativeProduce, confluentProduce, confluentTransactions, type ConfluentClient } from './confluent-client.js';
 
 const BATCH = 2_000;
+/** Records per transaction in the transactional rows: 5 batches, then commit. */
+const TX_RECORDS = 10_000;
 
 interface BenchMessage { key: string; value: Buffer; headers: Record<string, string> }
 
@@ -68,6 +74,29 @@ async function kafkajsProduce(ctx: BenchContext, messages: BenchMessage[], inFli
     try {
       const ms = await sendAll(messages, inFlight, (batch) => producer.send({ topic, acks: -1, messages: batch }));
       return throughput(ctx, messages.length, ms);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+}
+
+/** kafkajs transactions of TX_RECORDS records (kafkajs allows one request in flight for them). */
+async function kafkajsTransactions(ctx: BenchContext, messages: BenchMessage[]): Promise<Throughput> {
+  return withTopic(ctx, 'bench-kafkajs-tx', async (topic) => {
+    const producer = kafkaClient(ctx.brokers).producer({
+      idempotent: true, maxInFlightRequests: 1, transactionalId: uniqueName('bench-kafkajs-tx'), createPartitioner: cachedKeyPartitioner,
+    });
+    await producer.connect();
+    try {
+      const started = performance.now();
+      for (let t = 0; t < messages.length; t += TX_RECORDS) {
+        const tx = await producer.transaction();
+        for (let i = t; i < Math.min(t + TX_RECORDS, messages.length); i += BATCH) {
+          await tx.send({ topic, acks: -1, messages: messages.slice(i, Math.min(i + BATCH, t + TX_RECORDS)) });
+        }
+        await tx.commit();
+      }
+      return throughput(ctx, messages.length, performance.now() - started);
     } finally {
       await producer.disconnect();
     }
@@ -137,16 +166,35 @@ function explain(err: unknown): Error {
   return new Error([...messages].join('; '));
 }
 
-/** Each variant as a bench row: name and the work; `count` records per producer variant. */
-export function clientVariants(ctx: BenchContext, count: number): [string, () => Promise<Throughput>][] {
+/**
+ * Each variant as a bench row: name and the work; `count` records per producer variant.
+ * `confluent` is the loaded librdkafka client, or why it could not be built (then no rows).
+ */
+export function clientVariants(ctx: BenchContext, count: number, confluent?: ConfluentClient): [string, () => Promise<Throughput>][] {
   let messages: BenchMessage[] | undefined;
   const bench = (): BenchMessage[] => (messages ??= benchMessages(ctx, count));
   const explained = (work: () => Promise<Throughput>) => () => work().catch((err: unknown) => { throw explain(err); });
-  return [
+  const variants: [string, () => Promise<Throughput>][] = [
     ['kafkajs 2.2.4 produce, 1 in flight', () => kafkajsProduce(ctx, bench(), 1)],
     ['kafkajs 2.2.4 produce, 5 in flight', () => kafkajsProduce(ctx, bench(), 5)],
+    [`kafkajs 2.2.4 transactions of ${TX_RECORDS}`, () => kafkajsTransactions(ctx, bench())],
+    ['kafkajs 2.2.4 consumer, does nothing', () => kafkajsDoNothing(ctx)],
     ['@platformatic/kafka 1.35 produce, 1 in flight', explained(() => platformaticProduce(ctx, bench(), 1))],
     ['@platformatic/kafka 1.35 produce, 5 in flight', explained(() => platformaticProduce(ctx, bench(), 5))],
     ['@platformatic/kafka 1.35 consumer, does nothing', explained(() => platformaticDoNothing(ctx))],
   ];
+  if (confluent) {
+    const name = `@confluentinc/kafka-javascript ${confluent.version} (librdkafka ${confluent.librdkafkaVersion})`;
+    for (const inFlight of [1, 5]) {
+      variants.push([`${name} produce, ${inFlight} in flight`, () => withTopic(ctx, 'bench-ckjs-produce', (topic) =>
+        confluentProduce(ctx, confluent, topic, bench(), (own, send) => sendAll(own, inFlight, send)))]);
+    }
+    variants.push([`${name} native produce(), all queued`, () => withTopic(ctx, 'bench-ckjs-native', (topic) =>
+      confluentNativeProduce(ctx, confluent, topic, bench()))]);
+    variants.push([`${name} transactions of ${TX_RECORDS}`, () => withTopic(ctx, 'bench-ckjs-tx', (topic) =>
+      confluentTransactions(ctx, confluent, topic, bench(), BATCH, TX_RECORDS))]);
+    variants.push([`${name} consumer, does nothing`, () => confluentDoNothing(ctx, confluent)]);
+    variants.push([`${name} native consume(2000) loop, does nothing`, () => confluentNativeDoNothing(ctx, confluent)]);
+  }
+  return variants;
 }
