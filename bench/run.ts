@@ -163,7 +163,7 @@ async function main(): Promise<void> {
       }
       if (only.has('forwarder')) {
         for (const kind of DESTINATION_KINDS) {
-          const note = kind === 'eventhubs' ? 'to the project\'s test double (child process)' : kind === 'blob' ? 'to Azurite' : undefined;
+          const note = kind === 'eventhubs' ? 'to the project\'s test double (child process)' : kind === 'blob' ? 'to Azurite' : kind === 'kafka-eos' ? 'exactly-once: a transaction per chunk with the source offsets' : undefined;
           await record('forwarder', `forwarder → ${kind}`, () => runForwarder(ctx, kind, rep), note);
         }
       }

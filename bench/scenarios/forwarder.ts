@@ -15,7 +15,7 @@ import { throughput, type BenchContext, type Throughput } from '../lib/context.j
 import { startForwarderChild } from '../lib/forwarder-child.js';
 import { createBenchTopics, groupLag, pollUntil } from '../lib/kafka.js';
 
-export const DESTINATION_KINDS = ['dir', 'blob', 'kafka', 'eventhubs'] as const;
+export const DESTINATION_KINDS = ['dir', 'blob', 'kafka', 'kafka-eos', 'eventhubs'] as const;
 export type DestinationKind = (typeof DESTINATION_KINDS)[number];
 
 export interface ForwarderRun extends Throughput {
@@ -131,18 +131,20 @@ async function prepare(ctx: BenchContext, kind: DestinationKind, name: string): 
         },
       };
     }
-    case 'kafka': {
-      // The kafka destination wants one topic per category.
+    case 'kafka':
+    case 'kafka-eos': {
+      // The kafka destination wants one topic per category. kafka-eos: the same with
+      // exactly-once (transactions committing the source offsets); read back read_committed.
       const targets = { audit: `${name}-out-a`, operational: `${name}-out-o` };
       await createBenchTopics(ctx.brokers, Object.values(targets), ctx.partitions);
       return {
-        destination: { name, type: 'kafka', brokers: ctx.brokers, topics: targets },
+        destination: { name, type: 'kafka', brokers: ctx.brokers, topics: targets, ...(kind === 'kafka-eos' ? { exactlyOnce: true } : {}) },
         async verify() {
           const records: Record<string, unknown>[] = [];
           for (const topic of Object.values(targets)) {
             for (const m of await readAll(ctx.brokers, topic, { timeoutMs: 10 * 60_000 })) records.push(...jsonLinesOf(m.value?.toString('utf8') ?? ''));
           }
-          return `${verifyIds('kafka', records, ctx.events)} on the target topics`;
+          return `${verifyIds(kind, records, ctx.events)} on the target topics`;
         },
         async cleanup() { await deleteTopics(ctx.brokers, Object.values(targets)).catch(() => undefined); },
       };
