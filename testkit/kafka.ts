@@ -1,5 +1,7 @@
 /** Small kafkajs conveniences for integration tests and the bench. */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
 import { Kafka, logLevel, type Admin, type IHeaders } from 'kafkajs';
 import { defaultSchemaRegistry } from '../src/codec/schema-registry.js';
 import { kindOf, type InsightEvent } from '../src/events/types.js';
@@ -159,4 +161,34 @@ export function privateTopics(prefix: string): string[] {
 /** The INSIGHT_LOGS_*_TOPIC variables naming a test's own topics, so a spawned CLI touches no default topic. */
 export function privateTopicsEnv(prefix: string): Record<string, string> {
   return Object.fromEntries(TOPIC_ROLES.map((role) => [`INSIGHT_LOGS_${role.toUpperCase()}_TOPIC`, `${prefix}-${role}`]));
+}
+
+/**
+ * Every message value of `topic` with read_committed, read with kcat: it stops at the end of
+ * each partition, control records and aborted transactions included, which kafkajs consumers
+ * cannot tell apart from "more to come" (so `readAll` would wait on a transactional topic).
+ * Streams line by line (`onMessage(partition, value)`): the bench reads hundreds of MB this way.
+ * Values must not contain newlines (JSON lines do not). A topic that does not exist holds nothing.
+ */
+export async function readCommittedWithKcat(brokers: string[], topic: string, onMessage: (partition: number, value: string) => void, timeoutMs = 600_000): Promise<void> {
+  const child = spawn('kcat', ['-C', '-b', brokers.join(','), '-t', topic, '-o', 'beginning', '-e', '-q',
+    '-X', 'isolation.level=read_committed', '-f', '%p\t%s\n'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  try {
+    for await (const line of createInterface({ input: child.stdout, crlfDelay: Infinity })) {
+      if (!line) continue;
+      const tab = line.indexOf('\t');
+      onMessage(Number(line.slice(0, tab)), line.slice(tab + 1));
+    }
+    const code = await exited;
+    if (code !== 0 && !/Unknown topic or partition/.test(stderr)) throw new Error(`kcat reading ${topic} exited with ${code}: ${stderr.trim().slice(0, 500)}`);
+  } finally {
+    clearTimeout(timer);
+  }
 }

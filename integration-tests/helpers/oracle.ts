@@ -16,16 +16,14 @@
  * under another resource's `resourceId=` folder; `altered` counts records whose content is not
  * the JSON of the event as published (delivery may not change a field).
  */
-import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { InsightEvent } from '../../src/events/types.js';
 import type { EventHubsEndpoint } from '../../testkit/eventhubs.js';
+import { readCommittedWithKcat } from '../../testkit/kafka.js';
 import { idOf } from './records.js';
 
-const execFileP = promisify(execFile);
 
 export type Category = 'audit' | 'operational';
 
@@ -210,30 +208,18 @@ export function printReport(report: OracleReport): void {
 export async function readKafkaStreams(brokers: string[], topics: readonly string[]): Promise<DeliveredStream[]> {
   const streams: DeliveredStream[] = [];
   for (const topic of topics) {
-    let stdout: string;
-    try {
-      ({ stdout } = await execFileP('kcat', ['-C', '-b', brokers.join(','), '-t', topic, '-o', 'beginning', '-e', '-q',
-        '-X', 'isolation.level=read_committed', '-f', '%p\t%s\n'], { timeout: 120_000, maxBuffer: 512 << 20 }));
-    } catch (err) {
-      // A topic nothing was ever written to does not exist: it holds nothing.
-      if (/Unknown topic or partition/.test(String((err as { stderr?: string }).stderr))) continue;
-      throw err;
-    }
-    const byPartition = new Map<string, Record<string, unknown>[]>();
-    for (const line of stdout.split('\n')) {
-      if (!line) continue;
-      const tab = line.indexOf('\t');
-      const partition = line.slice(0, tab);
+    const byPartition = new Map<number, Record<string, unknown>[]>();
+    await readCommittedWithKcat(brokers, topic, (partition, value) => {
       let record: Record<string, unknown>;
       try {
-        record = JSON.parse(line.slice(tab + 1)) as Record<string, unknown>;
+        record = JSON.parse(value) as Record<string, unknown>;
       } catch {
         record = {};
       }
       const list = byPartition.get(partition) ?? [];
       list.push(record);
       byPartition.set(partition, list);
-    }
+    }, 120_000);
     for (const [partition, records] of byPartition) streams.push({ name: `${topic}/${partition}`, records });
   }
   return streams;
