@@ -15,7 +15,8 @@
  * bench/results/threads-<date>.json.
  *
  *   node dist/bench/threads.js          (BENCH_BATCHES=200, BENCH_BATCH_SIZE=2000, BENCH_RUNS=3,
- *                                        BENCH_NODE_FLAGS='--max-semi-space-size=64' for the children)
+ *                                        BENCH_NODE_FLAGS='--max-semi-space-size=64' for the children,
+ *                                        BENCH_INLINE_YIELD=1: A yields to the event loop between batches)
  *   node dist/bench/threads.js --child A|B|C   (one run, JSON on stdout)
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -50,6 +51,8 @@ const DISTINCT = 20;
 /** Batches processed before timing, through the same path: JIT and the threads' start-up out of the figures. */
 const WARMUP = 20;
 const IN_FLIGHT_PER_THREAD = 2;
+/** BENCH_INLINE_YIELD=1: A turns the event loop after each batch. */
+const YIELD = process.env.BENCH_INLINE_YIELD === '1';
 /** Node flags for every child, e.g. `--max-semi-space-size=64` (V8 flags hold for the child's threads too). */
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const TOPIC = 'insight-logs.operational';
@@ -182,6 +185,9 @@ async function runChild(variant: Variant): Promise<RunResult> {
       for (const g of r.groups) bodyBytes += g.body.length;
       bad += r.bad;
       rejected += r.rejected;
+      // The pipeline awaits the sink's I/O after each chunk: the event loop turns (and V8's
+      // foreground GC tasks run) between batches, as in the threads.
+      if (YIELD) await new Promise(setImmediate);
     }
   };
 
