@@ -111,10 +111,15 @@ test('bad flags are refused with one clear line', async () => {
   assert.match(s.stderr, /--sort: "size" is not one of destination, state/);
 });
 
+/** Terminal lines: room for the forwarder groups other tests of the suite left on the broker. */
+const TALL = 120;
+
 test('top in a terminal: keys, resize, a stopped destination turns red within a refresh, NO_COLOR, Ctrl-C', { timeout: 240_000, skip: hasTmux ? false : NO_TMUX }, async () => {
   const s = stack!;
   const args = ['top', '--interval', `${INTERVAL_S}s`, '--metrics', metricsUrl()];
-  term.start('topview', tmp, s.env, args, { x: 200, y: 40 });
+  // Tall: top lists every forwarder group on the broker, and the suite's earlier tests leave
+  // theirs (30 seen in CI); the rows this test looks for must not be cut off below.
+  term.start('topview', tmp, s.env, args, { x: 200, y: TALL });
   const rowOf = (text: string, name: string): { text: string; fg: number | undefined } => colouredLines(text).find((l) => l.text.startsWith(name)) ?? { text: '', fg: undefined };
   const rowPattern = (name: string, state: string) => new RegExp(`^${name}\\s+${state}\\s+\\d`, 'm');
   const first = await term.waitForScreen('topview', rowPattern(s.blob, 'running'), 30_000, { history: false });
@@ -136,13 +141,13 @@ test('top in a terminal: keys, resize, a stopped destination turns red within a 
   await term.waitForScreen('topview', /STATE↓/, 5000, { history: false });
 
   // A resize redraws at the new width at once, and top keeps running.
-  term.tmux('resize-window', '-t', 'topview', '-x', '100', '-y', '30');
+  term.tmux('resize-window', '-t', 'topview', '-x', '100', '-y', String(TALL - 10));
   const narrow = stripAnsi(await term.waitForScreen('topview', /insight-logs top — /, 5000, { history: false }));
   const lines = narrow.split('\n').filter((l) => l.trim());
   assert.ok(lines.every((l) => [...l].length <= 100), `every line fits 100 columns:\n${narrow}`);
   assert.match(narrow, new RegExp(`^${s.blob}`, 'm'));
   assert.doesNotMatch(narrow, /EXIT=/);
-  term.tmux('resize-window', '-t', 'topview', '-x', '200', '-y', '40');
+  term.tmux('resize-window', '-t', 'topview', '-x', '200', '-y', String(TALL));
   await term.waitForScreen('topview', /LAST ERROR/, 5000, { history: false });
 
   // Stop the blob destination's storage: once the forwarder reports the failure on /metrics,
@@ -173,7 +178,7 @@ test('top in a terminal: keys, resize, a stopped destination turns red within a 
   if (process.env.TOP_CAPTURE) writeFileSync(process.env.TOP_CAPTURE, term.tmux('capture-pane', '-p', '-t', 'topview').replace(/[ \t]+$/gm, '').trimEnd() + '\n');
 
   // NO_COLOR: the same screen without a single colour.
-  term.start('plain', tmp, { ...s.env, NO_COLOR: '1' }, args, { x: 200, y: 40 });
+  term.start('plain', tmp, { ...s.env, NO_COLOR: '1' }, args, { x: 200, y: TALL });
   const plain = await term.waitForScreen('plain', rowPattern(s.blob, '(failing|stalled)'), 30_000, { history: false });
   assert.doesNotMatch(plain, colour('3[0-7]|1|7'), 'NO_COLOR: no colour, bold or inverse');
   term.tmux('send-keys', '-t', 'plain', 'q');

@@ -83,6 +83,22 @@ test('the screen: red rows only with colour, cut to the width, sorted, paused sh
   assert.equal(json.destinations.find((d) => d.destination === 'blob')!.lastErrorTime, new Date(T0 + 900).toISOString());
 });
 
+test('more destinations than the terminal has lines: the screen keeps its height and its title, and says how many are cut', () => {
+  const model = new TopModel({ intervalMs: 1000, categoryOfTopic });
+  const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`d${String(i).padStart(2, '0')}`, { ...running, delivered: i }]));
+  const lags = Object.fromEntries(Object.keys(many).map((name) => [name, [0, 0] as [number, number]]));
+  model.add(sample(T0, many, lags, [0, 0]));
+  model.add(sample(T0 + 1000, many, lags, [0, 0]));
+  for (const height of [10, 20, 41, 43, 44, 60]) {
+    const screen = renderTop(model.view()!, { width: 120, height, sort: 'destination', descending: false, paused: false, color: false });
+    assert.ok(screen.length <= height, `height ${height}: ${screen.length} lines`);
+    assert.match(screen[0]!, /^insight-logs top — /);
+    const shown = screen.filter((l) => /^d\d\d /.test(l)).length;
+    const cut = /^… (\d+) more/.exec(screen.find((l) => l.startsWith('…')) ?? '');
+    assert.equal(shown + Number(cut?.[1] ?? 0), 40, `height ${height}: every destination shown or counted`);
+  }
+});
+
 test('forwarders advertise their metrics port in the client id; top reads it back', () => {
   assert.equal(clientIdWithMetricsPort('insight-logs', 9464), 'insight-logs.metrics-9464');
   assert.equal(clientIdWithMetricsPort('insight-logs.metrics-1', 9464), 'insight-logs.metrics-9464');

@@ -315,7 +315,10 @@ export function renderTop(view: TopView, options: RenderOptions): string[] {
   }).join('  ');
   lines.push(paint(fit(line(titles), options.width), options.color ? INVERSE : ''));
   if (rows.length === 0) lines.push('no destinations yet (add one with: insight-logs destinations add)');
-  const room = Math.max(1, options.height - lines.length - 2);
+  // Below the rows: a blank line and the key help, plus "… N more" when rows are cut. Counting
+  // that line too keeps the screen at its height, so the title never scrolls off.
+  const free = Math.max(1, options.height - lines.length - 2);
+  const room = rows.length > free ? Math.max(1, free - 1) : free;
   rows.slice(0, room).forEach((r, i) => {
     const text = fit(line(cells[i]!), options.width);
     lines.push(options.color && r.severity !== 'ok' ? paint(text, COLORS[r.severity]) : text);
