@@ -50,9 +50,11 @@ export function resourceIdSegments(resourceId: unknown): string[] {
 /** The UTC hour of a record's `time` (the rule of events/utc-time.ts); throws PATH_UNSAFE when it is not a valid UTC timestamp. */
 export function hourOf(time: unknown): UtcHour {
   const hour = utcHourOf(time);
-  if (!hour) throw new InsightLogsError('PATH_UNSAFE', 'time is not a valid ISO 8601 UTC timestamp (e.g. 2024-05-01T13:45:12.1234567Z)');
+  if (!hour) throw timeNotUtc();
   return hour;
 }
+
+const timeNotUtc = (): InsightLogsError => new InsightLogsError('PATH_UNSAFE', 'time is not a valid ISO 8601 UTC timestamp (e.g. 2024-05-01T13:45:12.1234567Z)');
 
 /**
  * Blob name (relative to the container) of a record. `part` > 0 names the numbered
@@ -65,7 +67,7 @@ export function blobNameFor(event: { resourceId?: unknown; time?: unknown }, par
 /** `utcHourKey` of a record's time (YYYYMMDDHH); throws PATH_UNSAFE like `hourOf`. */
 export function hourKeyOf(time: unknown): number {
   const key = typeof time === 'string' ? utcHourKey(time) : -1;
-  if (key < 0) hourOf(time);
+  if (key < 0) throw timeNotUtc();
   return key;
 }
 
