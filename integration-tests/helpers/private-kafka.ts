@@ -57,11 +57,24 @@ async function brokerAnswers(brokers: string[]): Promise<boolean> {
   }
 }
 
-export async function startPrivateKafka(options: { startTimeoutMs?: number; heapMb?: number } = {}): Promise<PrivateKafka> {
+export interface PrivateKafkaOptions {
+  startTimeoutMs?: number;
+  heapMb?: number;
+  /**
+   * The port the broker tells clients to use (its listener stays on a free port of its own):
+   * a proxy there (helpers/kafka-proxy.ts) then carries all of the clients' traffic, which the
+   * broker's metadata would otherwise send straight to the broker. `brokers` is this address.
+   */
+  advertisedPort?: number;
+  /** The broker's listener port (a free one when unset), for a proxy that must know it before the start. */
+  port?: number;
+}
+
+export async function startPrivateKafka(options: PrivateKafkaOptions = {}): Promise<PrivateKafka> {
   const libs = kafkaLibs();
   if (!privateKafkaAvailable()) throw new Error(`no Kafka jars in ${libs}: run bash scripts/services.sh up once`);
   const classpath = `${libs}/*`;
-  const port = await freePort();
+  const port = options.port ?? await freePort();
   let controllerPort = await freePort();
   while (controllerPort === port) controllerPort = await freePort();
   const home = await mkdtemp(path.join(os.tmpdir(), 'private-kafka-'));
@@ -69,14 +82,16 @@ export async function startPrivateKafka(options: { startTimeoutMs?: number; heap
   const propsFile = path.join(home, 'server.properties');
   await mkdir(dataDir);
   const template = await readFile(path.join(repoRoot(), 'scripts', 'kafka', 'server.properties.template'), 'utf8');
-  await writeFile(propsFile, template
+  const rendered = options.advertisedPort === undefined ? template
+    : template.replace('advertised.listeners=PLAINTEXT://127.0.0.1:@KAFKA_PORT@', `advertised.listeners=PLAINTEXT://127.0.0.1:${options.advertisedPort}`);
+  await writeFile(propsFile, rendered
     .replaceAll('@KAFKA_PORT@', String(port))
     .replaceAll('@KAFKA_CONTROLLER_PORT@', String(controllerPort))
     .replaceAll('@KAFKA_LOG_DIR@', dataDir));
   const { stdout: clusterId } = await execFileP('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid']);
   await execFileP('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId.trim().split('\n').pop()!, '-c', propsFile, '-g']);
 
-  const brokers = [`127.0.0.1:${port}`];
+  const brokers = [`127.0.0.1:${options.advertisedPort ?? port}`];
   const startTimeoutMs = options.startTimeoutMs ?? 120_000;
   let child: ChildProcess | undefined;
   let output = '';

@@ -3,8 +3,8 @@
  * key and the reason in headers. Writes are acknowledged by all in-sync replicas (idempotent
  * producer) before the caller commits the source offset, so nothing is lost in between.
  */
-import { type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
-import { cachedKeyPartitioner } from '../kafka/partitioner.js';
+import { type IHeaders, type Kafka, type Message } from 'kafkajs';
+import { IdempotentSender } from '../kafka/idempotent-producer.js';
 import type { ErrorCode } from '../errors.js';
 import { DEADLETTER_TOPIC } from '../events/routing.js';
 import { scrubSecrets } from '../logging.js';
@@ -73,32 +73,31 @@ export function deadLetterMessage(entry: DeadLetter, now = new Date()): Message 
  */
 export const DEADLETTER_WRITE_RETRY = { retries: 4, initialRetryTime: 200, maxRetryTime: 2000 } as const;
 
+/**
+ * One writer for every pipeline of a forwarder: an `IdempotentSender`, so writes of several
+ * pipelines queue behind each other and a failed write is followed by a fresh producer (kafkajs
+ * otherwise reuses a failed write's sequence numbers, and a write of another pipeline could be
+ * acknowledged as that one's duplicate without being written: kafka/idempotent-producer.ts).
+ */
 export class DeadLetterWriter {
-  private readonly producer: Producer;
-  private connected = false;
+  private readonly sender: IdempotentSender;
 
   constructor(kafka: Kafka, readonly topic: string = DEADLETTER_TOPIC) {
-    this.producer = kafka.producer({
-      idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: cachedKeyPartitioner, retry: DEADLETTER_WRITE_RETRY,
-    });
+    this.sender = new IdempotentSender(kafka, { allowAutoTopicCreation: false, retry: DEADLETTER_WRITE_RETRY });
   }
 
   async connect(): Promise<void> {
-    if (this.connected) return;
-    await this.producer.connect();
-    this.connected = true;
+    await this.sender.connect();
   }
 
   /** Resolves once every entry is acknowledged by all in-sync replicas; throws otherwise (the caller retries). */
   async write(entries: readonly DeadLetter[]): Promise<void> {
     if (entries.length === 0) return;
     const now = new Date();
-    await this.producer.send({ topic: this.topic, acks: -1, messages: entries.map((e) => deadLetterMessage(e, now)) });
+    await this.sender.send({ topicMessages: [{ topic: this.topic, messages: entries.map((e) => deadLetterMessage(e, now)) }], acks: -1 });
   }
 
   async close(): Promise<void> {
-    if (!this.connected) return;
-    this.connected = false;
-    await this.producer.disconnect();
+    await this.sender.close();
   }
 }

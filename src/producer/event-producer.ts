@@ -3,7 +3,7 @@
  *
  * Batching. kafkajs has no linger or batch size of its own, so events are queued and sent
  * as arrays of messages with `sendBatch`: a partial batch waits `lingerMs`, a full batch
- * (`maxBatchSize`) goes at once, and up to MAX_BATCHES_IN_FLIGHT batches are outstanding.
+ * (`maxBatchSize`) goes at once, one batch at a time (MAX_BATCHES_IN_FLIGHT, below).
  * Nobody awaits a round trip per event.
  *
  * Failure policy (also in docs/producer.md):
@@ -27,27 +27,22 @@
  *   with a partition leader killed: `simulate` printed its PUBLISH_FAILED summary, then sat
  *   for minutes on the open sockets of such a producer.
  *
- * A resolved `sendBatch` is checked, not trusted. kafkajs 2.2.4 retries a `sendBatch` by
- * sending again only to brokers that have not answered yet, with the partitions mapped to their
- * leaders anew: when a partition's leader dies and leadership moves to a broker that already
- * answered for its own partitions, that partition's messages are never sent again and the call
- * RESOLVES. Found on three brokers with a partition leader killed -9: 6 acknowledged events in
- * 12 were in no topic (integration-tests/faults/three-brokers.test.ts). So the partitioner
- * notes the partition of every message, and a batch with a partition missing from the answer
- * counts as acknowledged only for the partitions that answered. The events without an answer
- * (or all of a batch whose send threw a retriable error), while within their delivery
- * deadline, go back to the front of the queue and are sent again through a fresh kafkajs
- * producer (a new producer id: after a failure kafkajs' sequence numbers cannot be trusted,
- * the next batch could reuse those of one that did land and be discarded as its duplicate).
- * One that had landed without an answer is then delivered twice: at-least-once, never a loss.
+ * kafkajs' idempotent producer is used by the rules of `kafka/idempotent-producer.ts`, each of
+ * which was an acknowledged event lost without it: one batch in flight per kafkajs producer;
+ * after a failed or partly answered batch a fresh kafkajs producer (a new producer id); the
+ * answer checked for every partition. Events without an answer, while within their delivery
+ * deadline, go back to the front of the queue and are sent again; one that had landed without
+ * an answer is then delivered twice: at-least-once, never a loss. The other partitions of a
+ * partly answered batch are acknowledged, so one partition without a leader does not hold up
+ * the rest.
  */
-import { CompressionTypes, type ICustomPartitioner, type Kafka, type Producer, type RecordMetadata, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import { defaultSchemaRegistry, type SchemaRegistry } from '../codec/schema-registry.js';
 import { InsightLogsError, describeError } from '../errors.js';
 import { buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from '../events/builders.js';
 import type { InsightEvent } from '../events/types.js';
 import { createKafka, kafkaSettingsFromEnv, type KafkaSettings } from '../kafka/client.js';
-import { cachedKeyPartitioner } from '../kafka/partitioner.js';
+import { answeredPartitionsOf, notingPartitioner, PartialAnswerError, wasAnswered } from '../kafka/idempotent-producer.js';
 import { scrubSecrets, silentLogger, type Logger } from '../logging.js';
 import { ProducerMetrics } from '../metrics/producer-metrics.js';
 import { toKafkaMessage } from './kafka-message.js';
@@ -55,8 +50,13 @@ import { resolveLimits, type EventProducerOptions, type ResolvedLimits } from '.
 
 export type { EventProducerOptions } from './options.js';
 
-/** kafkajs serialises produce requests per broker for an idempotent producer; 5 keeps a queue ready behind it. */
-const MAX_BATCHES_IN_FLIGHT = 5;
+/**
+ * One: a second batch in flight on the same kafkajs producer can reuse the sequence numbers of
+ * a failed one and be taken for its duplicate (kafka/idempotent-producer.ts, rule 1). kafkajs
+ * sends an idempotent producer's requests to a broker one after the other anyway; what queues
+ * meanwhile goes out as the next, larger batch.
+ */
+const MAX_BATCHES_IN_FLIGHT = 1;
 /** Cluster-level retries (connect, metadata): fail fast, the producer itself keeps reconnecting. */
 const CLUSTER_RETRY = { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 };
 const RECONNECT_MIN_MS = 250;
@@ -112,19 +112,6 @@ function retriable(err: unknown): boolean {
   const e = err as { name?: string; retriable?: boolean; cause?: { retriable?: boolean } };
   return e.name === 'KafkaJSNumberOfRetriesExceeded' ? e.cause?.retriable === true : e.retriable === true;
 }
-
-/** The partition kafkajs chose for each message (its partitioner runs on every attempt; the last choice is the one sent). */
-const partitionOf = new WeakMap<object, number>();
-
-/** Our partitioner (Java-compatible murmur2 of the key, `kafka/partitioner.ts`), noting each choice in `partitionOf`. */
-const notingPartitioner: ICustomPartitioner = () => {
-  const pick = cachedKeyPartitioner();
-  return (args) => {
-    const partition = pick(args);
-    partitionOf.set(args.message, partition);
-    return partition;
-  };
-};
 
 export class EventProducer {
   private readonly settings: KafkaSettings;
@@ -307,8 +294,8 @@ export class EventProducer {
     if (this.connection) return this.connection;
     const producer = this.kafka.producer({
       idempotent: true, // implies acks=all
-      maxInFlightRequests: MAX_BATCHES_IN_FLIGHT, // ≤ 5, as idempotence requires
-      createPartitioner: notingPartitioner, // Java-compatible murmur2 on the key
+      maxInFlightRequests: 1,
+      createPartitioner: notingPartitioner, // Java-compatible murmur2 on the key, noting each partition for the answer check
       retry: sendRetry(this.limits.deliveryTimeoutMs),
     });
     const connection: Connection = { producer, connected: false, retired: false, inFlight: new Set(), ready: producer.connect() };
@@ -374,11 +361,9 @@ export class EventProducer {
     /** The events of the batch without an acknowledgement (all of them when the send threw). */
     let failed = batch;
     try {
-      const answered = new Set((await sending).map((r: RecordMetadata) => `${r.topicName}/${r.partition}`));
-      failed = batch.filter((p) => !answered.has(`${p.topic}/${partitionOf.get(p.message) ?? -1}`));
-      if (failed.length > 0) {
-        throw Object.assign(new Error(`kafkajs resolved the send without an answer for ${failed.length} of ${batch.length} message(s) (their partition's leader moved mid-send)`), { retriable: true });
-      }
+      const answered = answeredPartitionsOf(await sending);
+      failed = batch.filter((p) => !wasAnswered(answered, p.topic, p.message));
+      if (failed.length > 0) throw new PartialAnswerError(failed.length, batch.length);
       for (const p of batch) this.settle(p);
     } catch (err) {
       this.retire(connection);

@@ -1,11 +1,14 @@
 /**
- * The only file of this sink that talks to kafkajs: an idempotent producer for plain sends,
- * one transactional producer per transactional id for exactly-once mode, and an admin
+ * The only file of this sink that talks to kafkajs: an idempotent producer for plain sends
+ * (`IdempotentSender`: one send at a time, a fresh producer after a failure, every partition's
+ * answer checked; kafka/idempotent-producer.ts says which acknowledged records kafkajs loses
+ * otherwise), one transactional producer per transactional id for exactly-once mode, and an admin
  * client for committed offsets and health. kafkajs's own retries are kept short: the
  * forwarder owns retrying (with backoff, until delivered or dead-lettered).
  */
 import { CompressionTypes, type Admin, type Kafka, type Producer, type Transaction } from 'kafkajs';
 import { createKafka, type KafkaSettings } from '../../kafka/client.js';
+import { IdempotentSender } from '../../kafka/idempotent-producer.js';
 import { cachedKeyPartitioner } from '../../kafka/partitioner.js';
 import type { Logger } from '../../logging.js';
 import type { Compression } from './config.js';
@@ -36,7 +39,7 @@ const ACKS_ALL = -1;
 
 export class KafkaService {
   private readonly kafka: Kafka;
-  private producer: Promise<Producer> | undefined;
+  private readonly plain: IdempotentSender;
   private readonly transactional = new Map<string, Promise<Producer>>();
   private admin: Promise<Admin> | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -44,6 +47,7 @@ export class KafkaService {
 
   constructor(private readonly options: KafkaServiceOptions) {
     this.kafka = createKafka(options.connection, options.logger);
+    this.plain = new IdempotentSender(this.kafka, { retry: SHORT_RETRY });
   }
 
   private get compression(): CompressionTypes {
@@ -68,19 +72,10 @@ export class KafkaService {
     return work;
   }
 
-  private idempotentProducer(): Promise<Producer> {
-    if (!this.producer) {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: SHORT_RETRY, createPartitioner: cachedKeyPartitioner });
-      this.producer = this.connectOnce(producer, () => { this.producer = undefined; });
-    }
-    return this.producer;
-  }
-
   /** One `sendBatch` with the idempotent producer, acks from all in-sync replicas. */
   send(batches: readonly TopicBatch[]): Promise<void> {
     return this.track((async () => {
-      const producer = await this.idempotentProducer();
-      await producer.sendBatch({ topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.messages })), acks: ACKS_ALL, compression: this.compression });
+      await this.plain.send({ topicMessages: batches.map((b) => ({ topic: b.topic, messages: b.messages })), acks: ACKS_ALL, compression: this.compression });
     })());
   }
 
@@ -176,12 +171,10 @@ export class KafkaService {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.inFlight]);
       const clients: Promise<{ disconnect(): Promise<void> }>[] = [...this.transactional.values()];
-      if (this.producer) clients.push(this.producer);
       if (this.admin) clients.push(this.admin);
       this.transactional.clear();
-      this.producer = undefined;
       this.admin = undefined;
-      await Promise.allSettled(clients.map((c) => c.then((x) => x.disconnect())));
+      await Promise.allSettled([this.plain.close(), ...clients.map((c) => c.then((x) => x.disconnect()))]);
     })();
     return this.closing;
   }
