@@ -11,6 +11,10 @@
  *
  * A variant that fails (for example a broker refusal) is reported with its error instead of a
  * figure: that is a finding, not a bench failure.
+ *
+ * The kafkajs "5 in flight" rows measure the client only: concurrent sends on one idempotent
+ * kafkajs producer can lose an acknowledged record when an answer is lost (kafka/idempotent-
+ * producer.ts), so every producer of the project keeps one send in flight.
  */
 import { Consumer, Producer, stringSerializers, type Message } from '@platformatic/kafka';
 import { kindOf } from '../../src/events/types.js';

@@ -12,6 +12,7 @@ import { parseDestination } from '../../src/config/destinations.js';
 import { DestinationStore } from '../../src/destinations/store.js';
 import { kindOf, type InsightEvent } from '../../src/events/types.js';
 import { groupIdFor } from '../../src/forwarder/pipeline.js';
+import { DEFAULT_GROUP_SESSION } from '../../src/forwarder/group-session.js';
 import { createKafka, kafkaSettingsFromEnv } from '../../src/kafka/client.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import { deleteTopics, kafkaClient, readAll, uniqueName } from '../../testkit/kafka.js';
@@ -376,11 +377,29 @@ export class FaultRun {
     }
   }
 
+  /**
+   * Deletes the run's consumer groups, so `status` and `top` on a shared broker do not list them
+   * afterwards. A group with a member killed -9 cannot be deleted (NON_EMPTY_GROUP) until the
+   * member's session times out: retried until then.
+   */
+  private async deleteGroups(groups: string[]): Promise<void> {
+    let left = groups;
+    const deadline = Date.now() + DEFAULT_GROUP_SESSION.sessionTimeoutMs + 5000;
+    while (left.length > 0) {
+      const failed = await this.admin!.deleteGroups(left).then(() => [] as string[], (err: { groups?: { groupId: string; errorCode: number }[] }) =>
+        (err.groups ?? []).filter((g) => g.errorCode !== 0 && g.errorCode !== 69 /* GROUP_ID_NOT_FOUND */).map((g) => g.groupId));
+      left = failed;
+      if (left.length === 0 || Date.now() > deadline) break;
+      await sleep(1000);
+    }
+  }
+
   async cleanup(): Promise<void> {
-    for (const p of [...this.processes]) await p.stop('SIGKILL');
+    // SIGTERM first: a forwarder that leaves its groups lets them be deleted now.
+    for (const p of [...this.processes]) await p.stop('SIGTERM', 5000);
     await this.producer?.disconnect().catch(() => undefined);
     if (this.admin) {
-      await this.admin.deleteGroups([...this.destinations.keys()].map(groupIdFor)).catch(() => undefined);
+      await this.deleteGroups([...this.destinations.keys()].map(groupIdFor));
       await this.admin.disconnect().catch(() => undefined);
     }
     await deleteTopics(this.brokers, [...Object.values(this.topics), ...this.extraTopics]).catch(() => undefined);

@@ -167,6 +167,14 @@ describe('fault: three brokers, a partition leader killed', { skip, timeout: LON
       const simulate = spawnCli(['simulate', '--rate', '300', '--duration', `${SIMULATE_SECONDS}s`, '--progress-every', '1h'],
         run.env({ INSIGHT_LOGS_AUDIT_TOPIC: sim.audit, INSIGHT_LOGS_OPERATIONAL_TOPIC: sim.operational }), { keepAll: true });
 
+      // Connected before the first kill, so it is publishing when the leader dies (under CI load
+      // its start once met the kill: a connect that meets a dead broker is another scenario).
+      for (const waitUntil = Date.now() + 30_000; !/events\/s for /.test(simulate.output());) {
+        assert.equal(simulate.child.exitCode, null, `simulate exited before publishing:\n${simulate.output().slice(-3000)}`);
+        assert.ok(Date.now() < waitUntil, `simulate did not start publishing within 30 s:\n${simulate.output().slice(-3000)}`);
+        await sleep(100);
+      }
+
       const coordinatorMoves: string[] = [];
       try {
         for (let k = 1; k <= KILLS; k++) {

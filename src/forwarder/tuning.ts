@@ -4,7 +4,8 @@
  * - INSIGHT_LOGS_PARTITION_CONCURRENCY: partitions whose batches are delivered at the same
  *   time. With one, the forwarder waited on one chunk at a time (fsync, append, send, commit)
  *   and idled a third of the time; every sink is safe for concurrent sends (appends to one
- *   blob or file are serialised inside the sink), and a partition's records stay in order.
+ *   blob or file are serialised inside the sink, and so are the Kafka sink's plain sends, on its
+ *   idempotent producer: kafka/idempotent-producer.ts), and a partition's records stay in order.
  * - INSIGHT_LOGS_COMMIT_INTERVAL_MS: within a fetched batch, a partition's delivered offsets
  *   are committed at most this often (0 = after every chunk). The end of every batch and a
  *   stop always commit what was delivered, so only a kill -9 or a lost machine redelivers more.

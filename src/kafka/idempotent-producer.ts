@@ -1,8 +1,7 @@
 /**
- * kafkajs' idempotent producer, used the only way it keeps every acknowledged record. Every
- * idempotent producer of ours follows these three rules: `IdempotentSender` below for the
- * Kafka sink and the dead-letter writer, and EventProducer with its own connection handling
- * (reconnect backoff, a bounded close).
+ * kafkajs' idempotent producer, used the only way it keeps every acknowledged record: every
+ * idempotent producer of ours is an `IdempotentSender` (the SDK's EventProducer, the Kafka
+ * sink's plain mode, the dead-letter writer), which follows these three rules.
  *
  * 1. One send at a time per kafkajs producer. kafkajs 2.2.4 gives a produce request's
  *    sequence numbers back when the request fails, including when the outcome is unknown (the
@@ -40,7 +39,7 @@ export const notingPartitioner: ICustomPartitioner = () => {
 };
 
 /** "topic/partition" of every partition the broker answered for. */
-export function answeredPartitionsOf(answer: readonly RecordMetadata[]): Set<string> {
+function answeredPartitionsOf(answer: readonly RecordMetadata[]): Set<string> {
   return new Set(answer.map((r) => `${r.topicName}/${r.partition}`));
 }
 
@@ -52,14 +51,15 @@ export function wasAnswered(answered: ReadonlySet<string>, topic: string, messag
 /** kafkajs resolved a send that left some partitions without an answer (rule 3). Retriable. */
 export class PartialAnswerError extends Error {
   readonly retriable = true;
-  constructor(readonly unanswered: number, total: number) {
+  /** @param answered the partitions that did answer (`wasAnswered` tells a record's fate). */
+  constructor(readonly answered: ReadonlySet<string>, unanswered: number, total: number) {
     super(`kafkajs resolved the send without an answer for ${unanswered} of ${total} message(s) (their partition's leader moved mid-send)`);
     this.name = 'PartialAnswerError';
   }
 }
 
 /** Checks a resolved send against what was sent; throws PartialAnswerError when a record has no answer. */
-export function assertAnswered(batch: ProducerBatch, answer: readonly RecordMetadata[]): void {
+function assertAnswered(batch: ProducerBatch, answer: readonly RecordMetadata[]): void {
   const answered = answeredPartitionsOf(answer);
   let total = 0;
   let missing = 0;
@@ -69,7 +69,18 @@ export function assertAnswered(batch: ProducerBatch, answer: readonly RecordMeta
       if (!wasAnswered(answered, topic, m)) missing++;
     }
   }
-  if (missing > 0) throw new PartialAnswerError(missing, total);
+  if (missing > 0) throw new PartialAnswerError(answered, missing, total);
+}
+
+/** Whether `work` settled (either way) before `deadline` (epoch ms; Infinity waits). */
+async function settlesBy(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  const settled = work.then(() => true, () => true);
+  if (!Number.isFinite(deadline)) return settled;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())); });
+  const inTime = await Promise.race([settled, late]);
+  clearTimeout(timer);
+  return inTime;
 }
 
 /** The producer settings the rules need; the caller's (retries, topic creation) come on top. */
@@ -86,7 +97,7 @@ export class IdempotentSender {
   private tail: Promise<unknown> = Promise.resolve();
   /** Producers let go after a failure, disconnecting. */
   private readonly retiring = new Set<Promise<void>>();
-  private closed = false;
+  private closing = false;
 
   constructor(private readonly kafka: Kafka, private readonly config: SenderConfig = {}) {}
 
@@ -97,8 +108,8 @@ export class IdempotentSender {
 
   /** Resolves when every record has an answer from its partition (acks as the batch says). */
   send(batch: ProducerBatch): Promise<RecordMetadata[]> {
+    if (this.closing) return Promise.reject(new Error('the Kafka producer is closed'));
     const run = this.tail.then(async () => {
-      if (this.closed) throw new Error('the Kafka producer is closed');
       const producer = this.current();
       try {
         const answer = await (await producer).sendBatch(batch);
@@ -113,12 +124,17 @@ export class IdempotentSender {
     return run;
   }
 
-  /** Waits for the send in flight, then disconnects every producer. Safe twice. */
-  async close(): Promise<void> {
-    await this.tail;
-    this.closed = true;
+  /**
+   * Refuses new sends, waits for those already queued, then disconnects every producer it made
+   * (kafkajs' own disconnect does not wait for sends). With a `deadline` (epoch ms) it waits no
+   * longer: after a broker loss a kafkajs request can outlive what it carried; `onLate` names
+   * what it stopped waiting for.
+   */
+  async close(deadline = Infinity, onLate: (what: string) => void = () => undefined): Promise<void> {
+    this.closing = true;
+    if (!(await settlesBy(this.tail, deadline))) onLate('in-flight Kafka requests');
     if (this.producer) this.retire(this.producer);
-    await Promise.allSettled([...this.retiring]);
+    if (!(await settlesBy(Promise.allSettled([...this.retiring]), deadline))) onLate('the disconnect');
   }
 
   private current(): Promise<Producer> {

@@ -22,13 +22,13 @@
  *   `deliveryTimeoutMs` even with every broker gone. `close` then waits for kafkajs' own
  *   in-flight sends before disconnecting (kafkajs' `disconnect` does not), but at most
  *   `closeTimeoutMs`: after a broker loss a kafkajs request can outlive the events it carried.
- * - Every kafkajs producer this one created is disconnected, including one whose connect
+ * - Every kafkajs producer the sender created is disconnected, including one whose connect
  *   failed (kafkajs keeps the sockets it opened before the failure). Found on three brokers
  *   with a partition leader killed: `simulate` printed its PUBLISH_FAILED summary, then sat
  *   for minutes on the open sockets of such a producer.
  *
- * kafkajs' idempotent producer is used by the rules of `kafka/idempotent-producer.ts`, each of
- * which was an acknowledged event lost without it: one batch in flight per kafkajs producer;
+ * Batches go through an `IdempotentSender` (kafka/idempotent-producer.ts), whose rules were
+ * each an acknowledged event lost without them: one batch in flight per kafkajs producer;
  * after a failed or partly answered batch a fresh kafkajs producer (a new producer id); the
  * answer checked for every partition. Events without an answer, while within their delivery
  * deadline, go back to the front of the queue and are sent again; one that had landed without
@@ -36,13 +36,13 @@
  * partly answered batch are acknowledged, so one partition without a leader does not hold up
  * the rest.
  */
-import { CompressionTypes, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, type TopicMessages } from 'kafkajs';
 import { defaultSchemaRegistry, type SchemaRegistry } from '../codec/schema-registry.js';
 import { InsightLogsError, describeError } from '../errors.js';
 import { buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from '../events/builders.js';
 import type { InsightEvent } from '../events/types.js';
 import { createKafka, kafkaSettingsFromEnv, type KafkaSettings } from '../kafka/client.js';
-import { answeredPartitionsOf, notingPartitioner, PartialAnswerError, wasAnswered } from '../kafka/idempotent-producer.js';
+import { IdempotentSender, PartialAnswerError, wasAnswered } from '../kafka/idempotent-producer.js';
 import { scrubSecrets, silentLogger, type Logger } from '../logging.js';
 import { ProducerMetrics } from '../metrics/producer-metrics.js';
 import { toKafkaMessage } from './kafka-message.js';
@@ -51,10 +51,9 @@ import { resolveLimits, type EventProducerOptions, type ResolvedLimits } from '.
 export type { EventProducerOptions } from './options.js';
 
 /**
- * One: a second batch in flight on the same kafkajs producer can reuse the sequence numbers of
- * a failed one and be taken for its duplicate (kafka/idempotent-producer.ts, rule 1). kafkajs
- * sends an idempotent producer's requests to a broker one after the other anyway; what queues
- * meanwhile goes out as the next, larger batch.
+ * One: the sender sends one batch at a time anyway (kafka/idempotent-producer.ts, rule 1), and
+ * a batch sent again after a failure must go out before anything accepted after it. What
+ * queues meanwhile goes out as the next, larger batch.
  */
 const MAX_BATCHES_IN_FLIGHT = 1;
 /** Cluster-level retries (connect, metadata): fail fast, the producer itself keeps reconnecting. */
@@ -81,15 +80,6 @@ interface Pending {
   done(error?: InsightLogsError): void;
   /** `flush()` calls waiting for this event. */
   waiters?: (() => void)[];
-}
-
-/** One kafkajs producer and what is in flight on it. */
-interface Connection {
-  producer: Producer;
-  ready: Promise<void>;
-  connected: boolean;
-  retired: boolean;
-  inFlight: Set<Promise<unknown>>;
 }
 
 /** kafkajs retries for one batch, summing to about the delivery timeout so a batch never retries forever. */
@@ -119,7 +109,8 @@ export class EventProducer {
   private readonly limits: ResolvedLimits;
   private readonly registry: SchemaRegistry;
   private readonly onError: EventProducerOptions['onError'];
-  private readonly kafka: Kafka;
+  /** Our one idempotent kafkajs producer at a time (a fresh one after a failure). */
+  private readonly sender: IdempotentSender;
   /** Published and failed events and what is pending, for the service's /metrics (see producer-metrics.ts). */
   readonly metrics: ProducerMetrics;
   private readonly untrackMetrics: () => void;
@@ -130,8 +121,9 @@ export class EventProducer {
   private published = 0;
   private failed = 0;
 
-  private connection: Connection | undefined;
-  private readonly retired = new Set<Connection>();
+  /** Whether the sender's current kafkajs producer is connected (not after a failed batch: it takes a fresh one). */
+  private connected = false;
+  private connecting: Promise<void> | undefined;
   private reconnectDelay = RECONNECT_MIN_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -144,7 +136,7 @@ export class EventProducer {
     this.logger = (options.logger ?? silentLogger).child({ component: 'producer' });
     this.registry = options.registry ?? defaultSchemaRegistry();
     this.onError = options.onError;
-    this.kafka = createKafka(this.settings, this.logger, { retry: CLUSTER_RETRY });
+    this.sender = new IdempotentSender(createKafka(this.settings, this.logger, { retry: CLUSTER_RETRY }), { retry: sendRetry(this.limits.deliveryTimeoutMs) });
     this.metrics = options.metrics ?? new ProducerMetrics();
     this.untrackMetrics = this.metrics.track(() => this.queue.length + this.inFlightEvents);
   }
@@ -153,7 +145,8 @@ export class EventProducer {
   async connect(): Promise<void> {
     if (this.closing) throw this.closedError();
     try {
-      await this.currentConnection().ready;
+      await this.sender.connect();
+      this.connected = true;
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -254,30 +247,10 @@ export class EventProducer {
     clearTimeout(this.lingerTimer);
     clearTimeout(this.reconnectTimer);
     this.stopSweeper();
-    const connections = [...this.retired, ...(this.connection ? [this.connection] : [])];
-    this.connection = undefined;
-    const deadline = Date.now() + this.limits.closeTimeoutMs;
-    await Promise.allSettled(connections.map((c) => this.disconnect(c, deadline)));
+    await this.sender.close(Date.now() + this.limits.closeTimeoutMs, (what) => {
+      this.logger.warn(`close: gave up waiting for ${what} after closeTimeoutMs (${this.limits.closeTimeoutMs} ms)`);
+    });
     this.untrackMetrics();
-  }
-
-  /** Waits for kafkajs' in-flight sends (its `disconnect` does not), until `deadline`, then disconnects. */
-  private async disconnect(connection: Connection, deadline = Infinity): Promise<void> {
-    this.retired.delete(connection);
-    const inTime = async (work: Promise<unknown>, what: string): Promise<void> => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = Number.isFinite(deadline)
-        ? new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now())); })
-        : new Promise<never>(() => undefined);
-      const outcome = await Promise.race([work.then(() => 'done', () => 'done'), late]);
-      clearTimeout(timer);
-      if (outcome === 'late') this.logger.warn(`close: gave up waiting for ${what} after closeTimeoutMs (${this.limits.closeTimeoutMs} ms)`);
-    };
-    await inTime(Promise.allSettled([...connection.inFlight]), 'in-flight Kafka requests');
-    await inTime(connection.ready, 'a connection attempt');
-    await inTime(connection.producer.disconnect().catch((err: unknown) => {
-      this.logger.warn(`disconnect failed: ${scrubSecrets(describeError(err))}`);
-    }), 'the disconnect');
   }
 
   private closedError(): InsightLogsError {
@@ -290,28 +263,6 @@ export class EventProducer {
       { cause: err, retryable: true });
   }
 
-  private currentConnection(): Connection {
-    if (this.connection) return this.connection;
-    const producer = this.kafka.producer({
-      idempotent: true, // implies acks=all
-      maxInFlightRequests: 1,
-      createPartitioner: notingPartitioner, // Java-compatible murmur2 on the key, noting each partition for the answer check
-      retry: sendRetry(this.limits.deliveryTimeoutMs),
-    });
-    const connection: Connection = { producer, connected: false, retired: false, inFlight: new Set(), ready: producer.connect() };
-    connection.ready.then(
-      () => { connection.connected = true; },
-      () => {
-        if (this.connection === connection) this.connection = undefined;
-        // Its sockets stay open otherwise (and keep a CLI process alive): let it go.
-        this.retire(connection);
-        if (!this.closing) void this.disconnect(connection);
-      },
-    );
-    this.connection = connection;
-    return connection;
-  }
-
   private schedule(): void {
     this.startSweeper();
     if (this.queue.length >= this.limits.maxBatchSize) this.dispatch();
@@ -322,17 +273,19 @@ export class EventProducer {
   private dispatch(): void {
     clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
-    if (this.queue.length === 0 || this.reconnectTimer) return;
-    const connection = this.currentConnection();
-    if (!connection.connected) {
-      connection.ready.then(
-        () => { this.reconnectDelay = RECONNECT_MIN_MS; this.dispatch(); },
+    if (this.queue.length === 0 || this.reconnectTimer || this.connecting) return;
+    if (!this.connected) {
+      this.connecting = this.sender.connect().then(
+        () => { this.connected = true; this.reconnectDelay = RECONNECT_MIN_MS; },
         (err: unknown) => this.retryConnectLater(err),
-      );
+      ).finally(() => {
+        this.connecting = undefined;
+        if (this.connected) this.dispatch();
+      });
       return;
     }
     while (this.queue.length > 0 && this.inFlightBatches.size < MAX_BATCHES_IN_FLIGHT) {
-      void this.send(connection, this.queue.splice(0, this.limits.maxBatchSize));
+      void this.send(this.queue.splice(0, this.limits.maxBatchSize));
     }
   }
 
@@ -343,7 +296,7 @@ export class EventProducer {
     this.reconnectDelay = Math.min(RECONNECT_MAX_MS, this.reconnectDelay * 2);
   }
 
-  private async send(connection: Connection, batch: Pending[]): Promise<void> {
+  private async send(batch: Pending[]): Promise<void> {
     this.inFlightBatches.add(batch);
     this.inFlightEvents += batch.length;
     const byTopic = new Map<string, TopicMessages['messages']>();
@@ -352,21 +305,19 @@ export class EventProducer {
       if (list) list.push(p.message);
       else byTopic.set(p.topic, [p.message]);
     }
-    const sending = connection.producer.sendBatch({
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      acks: -1,
-      compression: this.limits.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-    });
-    connection.inFlight.add(sending);
     /** The events of the batch without an acknowledgement (all of them when the send threw). */
     let failed = batch;
     try {
-      const answered = answeredPartitionsOf(await sending);
-      failed = batch.filter((p) => !wasAnswered(answered, p.topic, p.message));
-      if (failed.length > 0) throw new PartialAnswerError(failed.length, batch.length);
+      await this.sender.send({
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        acks: -1,
+        compression: this.limits.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+      });
       for (const p of batch) this.settle(p);
     } catch (err) {
-      this.retire(connection);
+      // The sender takes a fresh kafkajs producer after a failure: connect it before the next batch.
+      this.connected = false;
+      if (err instanceof PartialAnswerError) failed = batch.filter((p) => !wasAnswered(err.answered, p.topic, p.message));
       const unacknowledged = new Set(failed);
       for (const p of batch) if (!unacknowledged.has(p)) this.settle(p);
       const now = Date.now();
@@ -382,21 +333,11 @@ export class EventProducer {
         this.retryConnectLater(err);
       }
     } finally {
-      connection.inFlight.delete(sending);
       this.inFlightBatches.delete(batch);
       this.inFlightEvents -= batch.length;
-      if (connection.retired && connection.inFlight.size === 0 && !this.closing) void this.disconnect(connection);
       if (this.queue.length > 0) this.dispatch();
       else this.stopSweeperWhenIdle();
     }
-  }
-
-  /** After kafkajs gave up on a batch its sequence numbers cannot be trusted: use a fresh producer. */
-  private retire(connection: Connection): void {
-    if (connection.retired) return;
-    connection.retired = true;
-    this.retired.add(connection);
-    if (this.connection === connection) this.connection = undefined;
   }
 
   private settle(p: Pending, error?: InsightLogsError): void {
