@@ -1,25 +1,26 @@
 /**
- * A TCP proxy in front of one Kafka broker that can lose the answer to a Produce request: the
- * request reaches the broker and is written, then the connection drops before the answer comes
- * back. That is what a client sees when a partition leader dies after its followers copied a
- * batch but before it answered (three-brokers.test.ts, leader killed -9), made repeatable on
- * one broker. Start the broker with `advertisedPort: proxy.port` (helpers/private-kafka.ts) so
- * the clients' every connection goes through here.
+ * A TCP proxy in front of one Kafka broker that can lose the answer to a request: the request
+ * reaches the broker and is carried out, then the connection drops before the answer comes
+ * back. For a Produce request that is what a client sees when a partition leader dies after its
+ * followers copied a batch but before it answered (three-brokers.test.ts, leader killed -9);
+ * for InitProducerId, what it sees when the broker it asked for a producer id just died. Made
+ * repeatable on one broker. Start the broker with `advertisedPort: proxy.port`
+ * (helpers/private-kafka.ts) so the clients' every connection goes through here.
  */
 import net from 'node:net';
 
-/** Kafka's Produce API key (the first int16 of a request header). */
-const PRODUCE = 0;
+/** Kafka API keys (the first int16 of a request header) whose answers can be lost. */
+const API_KEYS = { Produce: 0, InitProducerId: 22 } as const;
 
 export interface KafkaProxy {
   readonly port: number;
   /** The broker's own port; set once the broker is started. */
   target: number;
   /**
-   * The next `count` Produce requests pass, their answers are dropped and their connections
-   * closed. Resolves once that happened (the broker had answered, so each batch was written).
+   * The next `count` requests of `api` pass, their answers are dropped and their connections
+   * closed. Resolves once that happened (the broker had answered: a Produce batch was written).
    */
-  loseProduceAnswers(count?: number): Promise<void>;
+  loseAnswers(api: keyof typeof API_KEYS, count?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,7 +41,7 @@ function frames(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
 export async function startKafkaProxy(): Promise<KafkaProxy> {
   const sockets = new Set<net.Socket>();
   /** Answers still to lose, and what to call when the last one is lost. */
-  let armed: { left: number; done: () => void } | undefined;
+  let armed: { apiKey: number; left: number; done: () => void } | undefined;
 
   const server = net.createServer((client) => {
     const upstream = net.connect(proxy.target, '127.0.0.1');
@@ -48,7 +49,7 @@ export async function startKafkaProxy(): Promise<KafkaProxy> {
     let lose: { correlationId: number; done?: () => void } | undefined;
     const closeBoth = (): void => { client.destroy(); upstream.destroy(); };
     client.on('data', frames((frame) => {
-      if (armed && frame.readInt16BE(4) === PRODUCE) {
+      if (armed && frame.readInt16BE(4) === armed.apiKey) {
         const last = --armed.left === 0;
         lose = { correlationId: frame.readInt32BE(8), ...(last ? { done: armed.done } : {}) };
         if (last) armed = undefined;
@@ -73,7 +74,7 @@ export async function startKafkaProxy(): Promise<KafkaProxy> {
   const proxy: KafkaProxy = {
     port: (server.address() as net.AddressInfo).port,
     target: 0,
-    loseProduceAnswers: (count = 1) => new Promise<void>((resolve) => { armed = { left: count, done: resolve }; }),
+    loseAnswers: (api, count = 1) => new Promise<void>((resolve) => { armed = { apiKey: API_KEYS[api], left: count, done: resolve }; }),
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

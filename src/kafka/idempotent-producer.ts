@@ -83,6 +83,18 @@ async function settlesBy(work: Promise<unknown>, deadline: number): Promise<bool
   return inTime;
 }
 
+/** Connect failures during which some broker of the cluster did answer a request. */
+const failedWithClusterAnswering = new WeakSet<object>();
+
+/**
+ * Whether a failed `IdempotentSender.connect()` had answers from the cluster: then a broker it
+ * still lists is unreachable (killed, not yet fenced: kafkajs asks a random listed broker for
+ * a producer id) and another attempt can succeed; otherwise no broker answered at all.
+ */
+export function clusterAnsweredDuring(connectFailure: unknown): boolean {
+  return typeof connectFailure === 'object' && connectFailure !== null && failedWithClusterAnswering.has(connectFailure);
+}
+
 /** The producer settings the rules need; the caller's (retries, topic creation) come on top. */
 export type SenderConfig = Omit<ProducerConfig, 'idempotent' | 'maxInFlightRequests' | 'createPartitioner' | 'transactionalId'>;
 
@@ -140,7 +152,16 @@ export class IdempotentSender {
   private current(): Promise<Producer> {
     if (!this.producer) {
       const producer = this.kafka.producer({ ...this.config, idempotent: true, maxInFlightRequests: 1, createPartitioner: notingPartitioner });
-      const connected = producer.connect().then(() => producer);
+      let answered = false;
+      const stopListening = producer.on(producer.events.REQUEST, () => { answered = true; });
+      const connected = producer.connect().then(
+        () => { stopListening(); return producer; },
+        (err: unknown) => {
+          stopListening();
+          if (answered && typeof err === 'object' && err !== null) failedWithClusterAnswering.add(err);
+          throw err;
+        },
+      );
       this.producer = connected;
       // kafkajs keeps the sockets a failed connect opened: let them go.
       connected.catch(() => this.retire(connected, producer));

@@ -42,7 +42,7 @@ import { InsightLogsError, describeError } from '../errors.js';
 import { buildApiEvent, buildWorkflowEvent, type ApiEventInput, type WorkflowEventInput } from '../events/builders.js';
 import type { InsightEvent } from '../events/types.js';
 import { createKafka, kafkaSettingsFromEnv, type KafkaSettings } from '../kafka/client.js';
-import { IdempotentSender, PartialAnswerError, wasAnswered } from '../kafka/idempotent-producer.js';
+import { clusterAnsweredDuring, IdempotentSender, PartialAnswerError, wasAnswered } from '../kafka/idempotent-producer.js';
 import { scrubSecrets, silentLogger, type Logger } from '../logging.js';
 import { ProducerMetrics } from '../metrics/producer-metrics.js';
 import { toKafkaMessage } from './kafka-message.js';
@@ -141,14 +141,26 @@ export class EventProducer {
     this.untrackMetrics = this.metrics.track(() => this.queue.length + this.inFlightEvents);
   }
 
-  /** Connects now (otherwise the first publish does). Rejects KAFKA_UNAVAILABLE when no broker answers. */
+  /**
+   * Connects now (otherwise the first publish does). Rejects KAFKA_UNAVAILABLE when no broker
+   * answers; while the cluster answers but one of its listed brokers does not, keeps trying
+   * (at most `deliveryTimeoutMs`).
+   */
   async connect(): Promise<void> {
     if (this.closing) throw this.closedError();
-    try {
-      await this.sender.connect();
-      this.connected = true;
-    } catch (err) {
-      throw this.unavailable(err);
+    // A cluster that answers but lists a dead broker (not yet fenced) fails an attempt that the
+    // next one may pass: keep trying then, within the delivery timeout; fail at once otherwise.
+    const giveUpAt = Date.now() + this.limits.deliveryTimeoutMs;
+    for (let delay = RECONNECT_MIN_MS; ; delay = Math.min(RECONNECT_MAX_MS, delay * 2)) {
+      try {
+        await this.sender.connect();
+        this.connected = true;
+        return;
+      } catch (err) {
+        if (this.closing || !retriable(err) || !clusterAnsweredDuring(err) || Date.now() + delay > giveUpAt) throw this.unavailable(err);
+        this.logger.warn(`connect: the cluster answers but a broker it lists does not; trying again in ${delay} ms: ${scrubSecrets(describeError(err))}`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
     }
   }
 
