@@ -15,7 +15,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kafka, logLevel } from 'kafkajs';
 import { defaultSchemaRegistry } from '../src/codec/schema-registry.js';
 import { DeadLetterWriter } from '../src/forwarder/dead-letter.js';
 import { kafkaSettingsFromEnv } from '../src/kafka/client.js';
@@ -23,7 +22,7 @@ import { IdempotentSender } from '../src/kafka/idempotent-producer.js';
 import { silentLogger } from '../src/logging.js';
 import { EventProducer } from '../src/producer/event-producer.js';
 import { KafkaService } from '../src/sinks/kafka/service.js';
-import { createTopics, readAll, uniqueName } from '../testkit/kafka.js';
+import { createTopics, kafkaClient, readAll, uniqueName } from '../testkit/kafka.js';
 import { freePort } from '../testkit/services.js';
 import { startKafkaProxy, type KafkaProxy } from './helpers/kafka-proxy.js';
 import { apiEventWithId, idOf } from './helpers/records.js';
@@ -53,7 +52,7 @@ describe('idempotent producers when an answer is lost', { skip, timeout: 240_000
   async function topicWithOneRecord(): Promise<string> {
     const topic = uniqueName('idem');
     await createTopics(brokers, [topic], 1);
-    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+    const kafka = kafkaClient(brokers);
     const warm = kafka.producer();
     await warm.connect();
     await warm.send({ topic, acks: -1, messages: [{ value: 'before' }] });
@@ -67,7 +66,7 @@ describe('idempotent producers when an answer is lost', { skip, timeout: 240_000
 
   test('bare kafkajs, three concurrent sends: one is acknowledged at another record\'s offset and never written', async () => {
     const topic = await topicWithOneRecord();
-    const producer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 5 });
+    const producer = kafkaClient(brokers).producer({ idempotent: true, maxInFlightRequests: 5 });
     await producer.connect();
     const lost = proxy.loseAnswers('Produce');
     const acked = await Promise.all(SENDS.map(async (v) => ({ v, offset: Number((await producer.send({ topic, acks: -1, messages: [{ value: v }] }))[0]!.baseOffset) })));
@@ -82,7 +81,7 @@ describe('idempotent producers when an answer is lost', { skip, timeout: 240_000
 
   test('IdempotentSender, three concurrent sends: each acknowledged record is at its offset', async () => {
     const topic = await topicWithOneRecord();
-    const sender = new IdempotentSender(new Kafka({ brokers, logLevel: logLevel.NOTHING }));
+    const sender = new IdempotentSender(kafkaClient(brokers));
     const lost = proxy.loseAnswers('Produce');
     const acked = await Promise.all(SENDS.map(async (v) => ({ v, offset: Number((await sender.send({ topicMessages: [{ topic, messages: [{ value: v }] }], acks: -1 }))[0]!.baseOffset) })));
     await lost;
@@ -96,7 +95,7 @@ describe('idempotent producers when an answer is lost', { skip, timeout: 240_000
     const topic = await topicWithOneRecord();
     // One kafkajs retry (an idempotent producer needs one), its answer lost too: the send
     // fails, and kafkajs gives its sequence numbers back.
-    const sender = new IdempotentSender(new Kafka({ brokers, logLevel: logLevel.NOTHING }), { retry: { retries: 1, initialRetryTime: 50 } });
+    const sender = new IdempotentSender(kafkaClient(brokers), { retry: { retries: 1, initialRetryTime: 50 } });
     await sender.send({ topicMessages: [{ topic, messages: [{ value: 'A' }] }], acks: -1 });
     const lost = proxy.loseAnswers('Produce', 2);
     await assert.rejects(sender.send({ topicMessages: [{ topic, messages: [{ value: 'B' }] }], acks: -1 }));
@@ -144,7 +143,7 @@ describe('idempotent producers when an answer is lost', { skip, timeout: 240_000
     assert.deepEqual((await valuesIn(sinkTopic)).sort(), SENDS, 'Kafka sink');
 
     const deadLetterTopic = await topicWithOneRecord();
-    const writer = new DeadLetterWriter(new Kafka({ brokers, logLevel: logLevel.NOTHING }), deadLetterTopic);
+    const writer = new DeadLetterWriter(kafkaClient(brokers), deadLetterTopic);
     await writer.connect();
     lost = proxy.loseAnswers('Produce');
     await Promise.all(SENDS.map((v) => writer.write([{ key: Buffer.from(v), value: Buffer.from(v), source: { topic: 't', partition: 0, offset: '1' }, code: 'EVENT_INVALID', reason: 'test', destination: 'd' }])));

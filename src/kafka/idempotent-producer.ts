@@ -23,6 +23,7 @@
  * A record resent after rule 2 or 3 may have landed already: at-least-once, never a loss.
  */
 import type { ICustomPartitioner, Kafka, Message, Producer, ProducerBatch, ProducerConfig, RecordMetadata } from 'kafkajs';
+import { settlesWithin } from '../util/time.js';
 import { cachedKeyPartitioner } from './partitioner.js';
 
 /** The partition kafkajs chose for each message (its partitioner runs on every attempt; the last choice is the one sent). */
@@ -38,21 +39,29 @@ export const notingPartitioner: ICustomPartitioner = () => {
   };
 };
 
-/** "topic/partition" of every partition the broker answered for. */
-function answeredPartitionsOf(answer: readonly RecordMetadata[]): Set<string> {
-  return new Set(answer.map((r) => `${r.topicName}/${r.partition}`));
+/** The partitions the broker answered for, by topic. */
+type AnsweredPartitions = ReadonlyMap<string, ReadonlySet<number>>;
+
+function answeredPartitionsOf(answer: readonly RecordMetadata[]): AnsweredPartitions {
+  const answered = new Map<string, Set<number>>();
+  for (const r of answer) {
+    const partitions = answered.get(r.topicName);
+    if (partitions) partitions.add(r.partition);
+    else answered.set(r.topicName, new Set([r.partition]));
+  }
+  return answered;
 }
 
-/** Whether `message`, sent to `topic` through `notingPartitioner`, is covered by `answered`. */
-export function wasAnswered(answered: ReadonlySet<string>, topic: string, message: Message): boolean {
-  return answered.has(`${topic}/${partitionOf.get(message) ?? -1}`);
+/** Whether `message`, sent to `topic` through `notingPartitioner`, is covered by `answered` (no allocation: it runs per record). */
+export function wasAnswered(answered: AnsweredPartitions, topic: string, message: Message): boolean {
+  return answered.get(topic)?.has(partitionOf.get(message) ?? -1) ?? false;
 }
 
 /** kafkajs resolved a send that left some partitions without an answer (rule 3). Retriable. */
 export class PartialAnswerError extends Error {
   readonly retriable = true;
   /** @param answered the partitions that did answer (`wasAnswered` tells a record's fate). */
-  constructor(readonly answered: ReadonlySet<string>, unanswered: number, total: number) {
+  constructor(readonly answered: AnsweredPartitions, unanswered: number, total: number) {
     super(`kafkajs resolved the send without an answer for ${unanswered} of ${total} message(s) (their partition's leader moved mid-send)`);
     this.name = 'PartialAnswerError';
   }
@@ -73,14 +82,8 @@ function assertAnswered(batch: ProducerBatch, answer: readonly RecordMetadata[])
 }
 
 /** Whether `work` settled (either way) before `deadline` (epoch ms; Infinity waits). */
-async function settlesBy(work: Promise<unknown>, deadline: number): Promise<boolean> {
-  const settled = work.then(() => true, () => true);
-  if (!Number.isFinite(deadline)) return settled;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())); });
-  const inTime = await Promise.race([settled, late]);
-  clearTimeout(timer);
-  return inTime;
+function settlesBy(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  return Number.isFinite(deadline) ? settlesWithin(work, Math.max(0, deadline - Date.now())) : work.then(() => true, () => true);
 }
 
 /** Connect failures during which some broker of the cluster did answer a request. */
@@ -123,8 +126,10 @@ export class IdempotentSender {
     if (this.closing) return Promise.reject(new Error('the Kafka producer is closed'));
     const run = this.tail.then(async () => {
       const producer = this.current();
+      // A failed connect retires its producer itself (current()); a failed send retires it here.
+      const connected = await producer;
       try {
-        const answer = await (await producer).sendBatch(batch);
+        const answer = await connected.sendBatch(batch);
         assertAnswered(batch, answer);
         return answer;
       } catch (err) {

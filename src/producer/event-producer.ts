@@ -44,6 +44,7 @@ import type { InsightEvent } from '../events/types.js';
 import { createKafka, kafkaSettingsFromEnv, type KafkaSettings } from '../kafka/client.js';
 import { clusterAnsweredDuring, IdempotentSender, PartialAnswerError, wasAnswered } from '../kafka/idempotent-producer.js';
 import { scrubSecrets, silentLogger, type Logger } from '../logging.js';
+import { sleep } from '../util/time.js';
 import { ProducerMetrics } from '../metrics/producer-metrics.js';
 import { toKafkaMessage } from './kafka-message.js';
 import { resolveLimits, type EventProducerOptions, type ResolvedLimits } from './options.js';
@@ -159,7 +160,7 @@ export class EventProducer {
       } catch (err) {
         if (this.closing || !retriable(err) || !clusterAnsweredDuring(err) || Date.now() + delay > giveUpAt) throw this.unavailable(err);
         this.logger.warn(`connect: the cluster answers but a broker it lists does not; trying again in ${delay} ms: ${scrubSecrets(describeError(err))}`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay);
       }
     }
   }
