@@ -17,7 +17,7 @@
  *    that have not answered yet, with the partitions mapped to their leaders anew: when a
  *    partition's leader moves to a broker that already answered for its own partitions, that
  *    partition's records are never sent again and the send RESOLVES (6 acknowledged events in
- *    12 lost on three brokers with a leader killed -9). `answeredPartitionsOf` tells which
+ *    12 lost on three brokers with a leader killed -9). `wasAnswered` tells which
  *    records got an answer, through the partition `notingPartitioner` noted for each.
  *
  * A record resent after rule 2 or 3 may have landed already: at-least-once, never a loss.
